@@ -1,0 +1,199 @@
+"""The flow table: one row per flow key, aggregated batch by batch in compiled code.
+
+A flow key is (source MAC, destination MAC, outer and inner VLAN id, ethertype,
+IP version, source and destination address, protocol, source and destination
+port): one direction of a conversation, which is what a bond hashes. Keys are
+hashed with XXH64 into an open-addressing table whose size follows the number
+of flows, never the number of packets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from .columns import DEPTH_NONE
+from .errors import HashscopeError
+from .xxh64 import xxh64_words
+
+KEY_WORDS = 8
+MAX_INTERFACES = 64  # interfaces are kept as a 64-bit mask per flow
+NO_VLAN = 0xFFFF
+
+
+@njit(cache=True, inline="always")
+def flow_key(r, w):
+    """Fill ``w`` (8 uint64) with the flow key of packet record ``r``."""
+    v0 = np.uint64(r.vlan0_tci & 0x0FFF) if r.vlan_n > 0 else np.uint64(NO_VLAN)
+    v1 = np.uint64(r.vlan1_tci & 0x0FFF) if r.vlan_n > 1 else np.uint64(NO_VLAN)
+    w[0] = r.src_mac | (np.uint64(r.mac_ok) << np.uint64(48))
+    w[1] = r.dst_mac
+    w[2] = (v0 << np.uint64(48)) | (v1 << np.uint64(32)) | (np.uint64(r.ethertype) << np.uint64(
+        16)) | (np.uint64(r.ip_ver) << np.uint64(8)) | np.uint64(r.proto)
+    w[3] = r.src_hi
+    w[4] = r.src_lo
+    w[5] = r.dst_hi
+    w[6] = r.dst_lo
+    w[7] = (np.uint64(r.sport) << np.uint64(16)) | np.uint64(r.dport)
+
+
+@njit(cache=True, nogil=True)
+def accumulate(pk, slots, hashes, keys, stats, ifmask, n):
+    """Add the packets of table ``pk`` to the flow table; returns the new flow count.
+
+    stats columns: packets, bytes, first ns, last ns. The caller guarantees room
+    for one new flow per packet and a load factor of at most 1/2.
+    """
+    mask = np.uint64(slots.shape[0] - 1)
+    w = np.empty(KEY_WORDS, np.uint64)
+    skipped = 0
+    for i in range(pk.shape[0]):
+        r = pk[i]
+        if r.depth == DEPTH_NONE:
+            skipped += 1
+            continue
+        flow_key(r, w)
+        h = xxh64_words(w, 0)
+        s = h & mask
+        while True:
+            f = slots[s]
+            if f < 0:
+                f = n
+                n += 1
+                slots[s] = f
+                hashes[f] = h
+                for k in range(KEY_WORDS):
+                    keys[f, k] = w[k]
+                stats[f, 0] = 0
+                stats[f, 1] = 0
+                stats[f, 2] = r.ts_ns
+                stats[f, 3] = r.ts_ns
+                ifmask[f] = 0
+                break
+            if hashes[f] == h:
+                same = True
+                for k in range(KEY_WORDS):
+                    if keys[f, k] != w[k]:
+                        same = False
+                        break
+                if same:
+                    break
+            s = (s + np.uint64(1)) & mask
+        stats[f, 0] += 1
+        stats[f, 1] += r.wirelen
+        if r.ts_ns < stats[f, 2]:
+            stats[f, 2] = r.ts_ns
+        if r.ts_ns > stats[f, 3]:
+            stats[f, 3] = r.ts_ns
+        ifmask[f] |= np.uint64(1) << np.uint64(r.iface)
+    return n, skipped
+
+
+@njit(cache=True)
+def _rehash(hashes, n, size):
+    slots = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for f in range(n):
+        s = hashes[f] & mask
+        while slots[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = f
+    return slots
+
+
+class FlowTable:
+    """Accumulates packet tables into flows; memory follows the number of flows."""
+
+    def __init__(self, capacity: int = 1 << 16):
+        self.n = 0
+        self.undecoded_packets = 0
+        self.hashes = np.empty(capacity, np.uint64)
+        self.keys = np.empty((capacity, KEY_WORDS), np.uint64)
+        self.stats = np.empty((capacity, 4), np.int64)
+        self.ifmask = np.empty(capacity, np.uint64)
+        self.slots = np.full(2 * capacity, -1, np.int64)
+
+    def _reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need > len(self.hashes):
+            cap = max(need, 2 * len(self.hashes))
+            for name in ("hashes", "keys", "stats", "ifmask"):
+                old = getattr(self, name)
+                new = np.empty((cap, *old.shape[1:]), old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        if 2 * need > len(self.slots):
+            size = len(self.slots)
+            while 2 * need > size:
+                size *= 2
+            self.slots = _rehash(self.hashes, self.n, size)
+
+    def add(self, packets: np.ndarray) -> None:
+        """Add a packet table (PACKET_DTYPE) to the flows."""
+        if len(packets) and packets["iface"].max() >= MAX_INTERFACES:
+            raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
+        self._reserve(len(packets))
+        self.n, skipped = accumulate(packets, self.slots, self.hashes, self.keys, self.stats,
+                                     self.ifmask, self.n)
+        self.undecoded_packets += skipped
+
+    def frame(self, interface_names: list[str]) -> pd.DataFrame:
+        """The flows as a DataFrame, largest (by bytes) first."""
+        return flow_frame(self.keys[: self.n], self.stats[: self.n], self.ifmask[: self.n],
+                          interface_names)
+
+
+def flow_frame(keys: np.ndarray, stats: np.ndarray, ifmask: np.ndarray,
+               interface_names: list[str]) -> pd.DataFrame:
+    """Turn flow-table arrays into the user-facing DataFrame."""
+    from .format import format_addresses, format_macs
+
+    w2 = keys[:, 2]
+    v0 = (w2 >> np.uint64(48)).astype(np.int32)
+    v1 = ((w2 >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int32)
+    ip_ver = ((w2 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.uint8)
+    mac_ok = (keys[:, 0] >> np.uint64(48)).astype(np.uint8)
+    df = pd.DataFrame(
+        {
+            "src": format_addresses(ip_ver, keys[:, 3], keys[:, 4]),
+            "dst": format_addresses(ip_ver, keys[:, 5], keys[:, 6]),
+            "sport": (keys[:, 7] >> np.uint64(16)).astype(np.uint16),
+            "dport": (keys[:, 7] & np.uint64(0xFFFF)).astype(np.uint16),
+            "proto": (w2 & np.uint64(0xFF)).astype(np.uint8),
+            "packets": stats[:, 0],
+            "bytes": stats[:, 1],
+            "src_mac": format_macs(keys[:, 0] & np.uint64(0xFFFFFFFFFFFF), mac_ok & 2 > 0),
+            "dst_mac": format_macs(keys[:, 1], mac_ok & 1 > 0),
+            "vlan": pd.array(np.where(v0 == NO_VLAN, -1, v0), dtype="Int32"),
+            "inner_vlan": pd.array(np.where(v1 == NO_VLAN, -1, v1), dtype="Int32"),
+            "ethertype": ((w2 >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16),
+            "ip_version": ip_ver,
+            "first": pd.to_datetime(stats[:, 2], unit="ns", utc=True),
+            "last": pd.to_datetime(stats[:, 3], unit="ns", utc=True),
+            "interfaces": interface_lists(ifmask, interface_names),
+        }
+    )
+    for col in ("vlan", "inner_vlan"):
+        df[col] = df[col].mask(df[col] < 0)
+    order = np.lexsort((-df["packets"].to_numpy(), -df["bytes"].to_numpy()))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def interface_lists(ifmask: np.ndarray, names: list[str]) -> np.ndarray:
+    """Comma-separated interface names per flow, computed once per distinct mask."""
+    uniq, inverse = np.unique(ifmask, return_inverse=True)
+    labels = []
+    for m in uniq.tolist():
+        labels.append(",".join(n for i, n in enumerate(names) if m >> i & 1))
+    return np.array(labels, dtype=object)[inverse] if len(uniq) else np.array([], dtype=object)
+
+
+def flows_from_packets(tables: Iterable[np.ndarray], interface_names: list[str]) -> pd.DataFrame:
+    """Flow table from packet tables (convenience for notebooks and tests)."""
+    ft = FlowTable()
+    for t in tables:
+        ft.add(t)
+    return ft.frame(interface_names)

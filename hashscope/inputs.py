@@ -1,0 +1,142 @@
+"""Opening capture inputs: files, ``-`` for standard input, gzip/bzip2/xz by content.
+
+The reader downstream sees a plain byte stream plus a :class:`ChunkBuffer`
+that refills a reusable buffer, so memory is bounded by the buffer size and by
+the largest record, never by the size of the capture.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import stat
+import sys
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from .errors import CaptureError
+
+#: Magic numbers of compressed formats: the ones we decompress, and the ones we name.
+_DECOMPRESSORS = {
+    b"\x1f\x8b": ("gzip", gzip.GzipFile),
+    b"BZh": ("bzip2", bz2.BZ2File),
+    b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
+}
+_UNSUPPORTED = {
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"\x04\x22\x4d\x18": "lz4",
+    b"PK\x03\x04": "zip",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
+#: Errors a decompressor raises on a damaged or cut-off stream.
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+
+
+@dataclass
+class Source:
+    """An opened capture input."""
+
+    name: str  #: the path as given ("-" for standard input)
+    stream: BinaryIO  #: decompressed bytes
+    size: int | None  #: size on disk when known (for progress), else None
+    compression: str | None  #: "gzip", "bzip2", "xz" or None
+    raw: BinaryIO  #: the underlying file, to close and to track progress
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        finally:
+            if self.raw is not self.stream and self.raw is not sys.stdin.buffer:
+                self.raw.close()
+
+    def position(self) -> int:
+        """Bytes of the input (compressed, on disk) consumed so far."""
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def open_source(path: str) -> Source:
+    """Open ``path`` (or ``-``) and wrap it in a decompressor chosen by its first bytes."""
+    if path == "-":
+        raw: BinaryIO = sys.stdin.buffer
+        size = None
+    else:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise CaptureError(path, None, "no such file") from None
+        except OSError as exc:
+            raise CaptureError(path, None, exc.strerror or str(exc)) from None
+        if stat.S_ISDIR(st.st_mode):
+            raise CaptureError(path, None, "is a directory, not a capture file")
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed by Source.close
+        except OSError as exc:
+            raise CaptureError(path, None, exc.strerror or str(exc)) from None
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+    try:
+        head = raw.peek(8)[:8] if hasattr(raw, "peek") else b""
+    except OSError as exc:
+        raise CaptureError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+    for magic, name in _UNSUPPORTED.items():
+        if head.startswith(magic):
+            raw.close()
+            raise CaptureError(
+                path, 0, f"{name}-compressed input is not supported (use gzip, bzip2 or xz)"
+            )
+    for magic, (name, opener) in _DECOMPRESSORS.items():
+        if head.startswith(magic):
+            return Source(path, opener(fileobj=raw), size, name, raw)
+    return Source(path, raw, size, None, raw)
+
+
+class ChunkBuffer:
+    """A reusable buffer over a stream: ``fill`` keeps the unconsumed tail and reads more.
+
+    ``data[:end]`` holds stream bytes ``base .. base+end``. The buffer only
+    grows when one record is larger than it, and then only to that record's
+    size, which the caller has already checked against a sane limit.
+    """
+
+    def __init__(self, source: Source, size: int = 16 << 20):
+        self.source = source
+        self._bytes = bytearray(size)
+        self.data = np.frombuffer(self._bytes, dtype=np.uint8)
+        self.base = 0  # stream offset of data[0]
+        self.end = 0  # valid bytes in data
+        self.eof = False
+        self.damaged: str | None = None  # decompression error message, if any
+
+    def fill(self, consumed: int, need: int = 0) -> None:
+        """Drop ``data[:consumed]``, then read until the buffer is full (or EOF).
+
+        ``need``: make room for at least this many bytes (one large record).
+        """
+        tail = self.end - consumed
+        if need > len(self._bytes):
+            grown = bytearray(max(need, 2 * len(self._bytes)))
+            grown[:tail] = self._bytes[consumed : self.end]
+            self._bytes = grown
+            self.data = np.frombuffer(self._bytes, dtype=np.uint8)
+        elif consumed:
+            self._bytes[:tail] = self._bytes[consumed : self.end]
+        self.base += consumed
+        self.end = tail
+        view = memoryview(self._bytes)
+        while self.end < len(self._bytes) and not self.eof:
+            try:
+                got = self.source.stream.readinto(view[self.end :])
+            except DECOMPRESSION_ERRORS as exc:
+                self.damaged = f"{self.source.compression or 'input'} stream is damaged ({exc})"
+                got = 0
+            if not got:
+                self.eof = True
+            else:
+                self.end += got
