@@ -173,6 +173,8 @@ def transport(b, p, end, proto):
             return False, 0, 0, 0, 0, 0, 0, 0
         ident = be16(b, p + 4) if p + 6 <= end else 0
         return True, 0, 0, 0, np.int64(b[p]), np.int64(b[p + 1]), ident, 0
+    if proto == 47:  # GRE: its fields are decoded by gre_payload
+        return p + 4 <= end, 0, 0, 0, 0, 0, 0, 0
     return False, 0, 0, 0, 0, 0, 0, 0
 
 
@@ -185,6 +187,8 @@ def transport_needs(proto):
         return 8
     if proto == 1 or proto == 58:
         return 2
+    if proto == 47:  # GRE: flags and protocol type
+        return 4
     return 0
 
 
@@ -245,11 +249,13 @@ def link_layer(b, p, end, linktype, r):
             linktype == lt.IPV4 or linktype == lt.IPV6:
         if p >= end:
             return 0, -1
+        # the version nibble decides, as in tshark, even for the IPv4-only and IPv6-only
+        # link types (captures exist whose link type says IPv4 and whose packets are IPv6)
         v = b[p] >> 4
-        if linktype == lt.IPV4 or (linktype != lt.IPV6 and v == 4):
+        if v == 4 or (v != 6 and linktype == lt.IPV4):
             r.ethertype = 0x0800
             return 0x0800, p
-        if linktype == lt.IPV6 or v == 6:
+        if v == 6 or linktype == lt.IPV6:
             r.ethertype = 0x86DD
             return 0x86DD, p
         return 0, -1
@@ -445,13 +451,16 @@ def decode_packet(b, p, end, linktype, r):
         return DEPTH_NET, r.ip_ver == 6 and not r.frag & FRAG_LATER and \
             not r.ip6_ext & EXT_OTHER
     r.l4_off = l4 - p
-    ok, sp, dp, spi, it, ic, iid, fl = transport(b, l4, end, r.proto)
-    if not ok:
-        return DEPTH_NET, transport_needs(r.proto) > 0
-    r.sport, r.dport, r.spi, r.icmp_type, r.icmp_code, r.icmp_id, r.tcp_flags = \
-        sp, dp, spi, it, ic, iid, fl
-    # inner header: IP-in-IP, GRE, or the header an ICMP error carries
     proto = r.proto
+    if transport_needs(proto):
+        ok, sp, dp, spi, it, ic, iid, fl = transport(b, l4, end, proto)
+        if not ok:
+            return DEPTH_NET, True
+        r.sport, r.dport, r.spi, r.icmp_type, r.icmp_code, r.icmp_id, r.tcp_flags = \
+            sp, dp, spi, it, ic, iid, fl
+    elif proto != 4 and proto != 41:
+        return DEPTH_NET, False  # a protocol without transport fields (OSPF, PIM, ...)
+    # inner header: IP-in-IP, GRE, or the header an ICMP error carries
     inner_type = 0
     q = -1
     if proto == 4 or proto == 41:
@@ -476,9 +485,11 @@ def decode_packet(b, p, end, linktype, r):
     if l4 < 0:
         return DEPTH_INNER_NET, False
     r.inner_l4_off = l4 - p
+    if not transport_needs(r.inner_proto):
+        return DEPTH_INNER_NET, False
     ok, sp, dp, spi, it, ic, iid, fl = transport(b, l4, end, r.inner_proto)
     if not ok:
-        return DEPTH_INNER_NET, transport_needs(r.inner_proto) > 0
+        return DEPTH_INNER_NET, True
     r.inner_sport, r.inner_dport, r.inner_spi = sp, dp, spi
     r.inner_icmp_type, r.inner_icmp_code, r.inner_icmp_id, r.inner_tcp_flags = it, ic, iid, fl
     return DEPTH_INNER_TRANSPORT, False

@@ -23,10 +23,13 @@ from .errors import CaptureError
 
 #: Magic numbers of compressed formats: the ones we decompress, and the ones we name.
 _DECOMPRESSORS = {
-    b"\x1f\x8b": ("gzip", gzip.GzipFile),
+    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
     b"BZh": ("bzip2", bz2.BZ2File),
     b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
 }
+#: Largest single read from a decompressor: a damaged stream loses at most what one
+#: read would have returned, because a failing read returns nothing.
+_DECOMPRESSED_READ = 1 << 20
 _UNSUPPORTED = {
     b"\x28\xb5\x2f\xfd": "zstd",
     b"\x04\x22\x4d\x18": "lz4",
@@ -93,7 +96,7 @@ def open_source(path: str) -> Source:
             )
     for magic, (name, opener) in _DECOMPRESSORS.items():
         if head.startswith(magic):
-            return Source(path, opener(fileobj=raw), size, name, raw)
+            return Source(path, opener(raw), size, name, raw)
     return Source(path, raw, size, None, raw)
 
 
@@ -107,6 +110,9 @@ class ChunkBuffer:
 
     def __init__(self, source: Source, size: int = 16 << 20):
         self.source = source
+        self._file_size = source.size if source.compression is None else None
+        if self._file_size is not None:
+            size = max(min(size, self._file_size), 64)  # a small file needs no big buffer
         self._bytes = bytearray(size)
         self.data = np.frombuffer(self._bytes, dtype=np.uint8)
         self.base = 0  # stream offset of data[0]
@@ -120,6 +126,9 @@ class ChunkBuffer:
         ``need``: make room for at least this many bytes (one large record).
         """
         tail = self.end - consumed
+        if self._file_size is not None:
+            # no length field makes us allocate more than the file still holds
+            need = min(need, max(self._file_size - self.base - consumed, 0))
         if need > len(self._bytes):
             grown = bytearray(max(need, 2 * len(self._bytes)))
             grown[:tail] = self._bytes[consumed : self.end]
@@ -130,9 +139,16 @@ class ChunkBuffer:
         self.base += consumed
         self.end = tail
         view = memoryview(self._bytes)
+        compressed = self.source.compression is not None
         while self.end < len(self._bytes) and not self.eof:
             try:
-                got = self.source.stream.readinto(view[self.end :])
+                if compressed:
+                    chunk = self.source.stream.read1(min(_DECOMPRESSED_READ,
+                                                         len(self._bytes) - self.end))
+                    got = len(chunk)
+                    view[self.end : self.end + got] = chunk
+                else:
+                    got = self.source.stream.readinto(view[self.end :])
             except DECOMPRESSION_ERRORS as exc:
                 self.damaged = f"{self.source.compression or 'input'} stream is damaged ({exc})"
                 got = 0

@@ -1,0 +1,70 @@
+"""The library API: what the CLI calls, and what a notebook calls the same way.
+
+>>> from hashscope import read_flows
+>>> result = read_flows(["captures/demo.pcap"])      # doctest: +SKIP
+>>> result.flows.head()                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .capture import CaptureReader, ProgressHandler, WarningHandler
+from .columns import PACKET_DTYPE
+from .decode import decode
+from .errors import CaptureWarning
+from .flows import FlowTable
+from .records import Interface
+
+
+def packet_tables(reader: CaptureReader) -> Iterator[np.ndarray]:
+    """Decoded packet tables (:data:`hashscope.columns.PACKET_DTYPE`), batch by batch."""
+    for batch in reader.batches():
+        yield decode(batch, reader.registry.linktypes())
+
+
+def read_packets(paths: Sequence[str], on_warning: WarningHandler | None = None) -> np.ndarray:
+    """All packets of the captures as one table (for small captures; see packet_tables)."""
+    reader = CaptureReader(paths, on_warning=on_warning)
+    tables = list(packet_tables(reader))
+    return np.concatenate(tables) if tables else np.zeros(0, dtype=PACKET_DTYPE)
+
+
+@dataclass
+class FlowResult:
+    """The flow table of a set of captures, and what was met on the way."""
+
+    flows: pd.DataFrame
+    packets: int  #: packets read
+    undecoded: int  #: packets whose link-layer header could not be decoded
+    interfaces: list[Interface] = field(default_factory=list)
+    warnings: list[CaptureWarning] = field(default_factory=list)
+
+
+def read_flows(
+    paths: Sequence[str],
+    on_warning: WarningHandler | None = None,
+    on_progress: ProgressHandler | None = None,
+    on_start: Callable[[int | None], None] | None = None,
+) -> FlowResult:
+    """Read captures (pcap, pcapng, compressed, ``-``) into a flow table, largest first.
+
+    Memory is bounded by the read buffer and the number of flows, whatever the
+    size of the captures. Raises :class:`hashscope.errors.CaptureError` for an
+    unreadable capture.
+    """
+    reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
+    if on_start:
+        on_start(reader.total_size())
+    table = FlowTable()
+    packets = 0
+    for pk in packet_tables(reader):
+        packets += len(pk)
+        table.add(pk)
+    names = reader.registry.names()
+    return FlowResult(table.frame(names), packets, table.undecoded_packets,
+                      reader.registry.interfaces, reader.warnings)

@@ -1,0 +1,31 @@
+"""Shared paths and helpers for the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+TCPDUMP = DATA / "tcpdump"
+MADE = DATA / "made"
+VECTORS = DATA / "vectors"
+#: The full tcpdump test-suite corpus, beside the repository in the workplace (not in a
+#: user's checkout): the tests over the whole folder run only where it exists.
+SHARED_TCPDUMP = ROOT.parent / "shared" / "captures" / "tcpdump-tests"
+
+TSHARK = shutil.which("tshark")
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
+
+
+def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run the real ``hashscope`` command in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "hashscope", *map(str, args)],
+                          input=stdin, capture_output=True, timeout=600,
+                          env={**os.environ, **(env or {})})
