@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from . import linktypes, pcap, pcapng
 from .errors import CaptureError, CaptureWarning
-from .inputs import ChunkBuffer, open_source
+from .inputs import ChunkBuffer, MappedBuffer, open_buffer, open_source
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -43,7 +43,7 @@ class CaptureReader:
         paths: Sequence[str],
         on_warning: WarningHandler | None = None,
         on_progress: ProgressHandler | None = None,
-        buffer_size: int = 16 << 20,
+        buffer_size: int | None = None,
     ):
         self.paths = list(paths)
         self.registry = InterfaceRegistry()
@@ -72,20 +72,20 @@ class CaptureReader:
         for path in self.paths:
             source = open_source(path)
             try:
-                buf = ChunkBuffer(source, self._buffer_size)
+                buf = open_buffer(source, self._buffer_size)
                 buf.fill(0)
                 reader = self._format(path, buf)
                 for batch in reader:
                     if self._on_progress:
-                        self._on_progress(done + source.position())
+                        self._on_progress(done + buf.progress())
                     yield batch
                 if buf.damaged:
                     self.warn(path, buf.base + buf.end, buf.damaged + "; read up to there")
-                done += source.position()
+                done += buf.progress()
             finally:
                 source.close()
 
-    def _format(self, path: str, buf: ChunkBuffer) -> Iterator[RecordBatch]:
+    def _format(self, path: str, buf: ChunkBuffer | MappedBuffer) -> Iterator[RecordBatch]:
         if buf.end == 0:
             if buf.damaged:
                 raise CaptureError(path, 0, buf.damaged)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import mmap
 import os
 import stat
 import sys
@@ -156,3 +157,52 @@ class ChunkBuffer:
                 self.eof = True
             else:
                 self.end += got
+
+    def progress(self) -> int:
+        """Bytes of the input on disk consumed so far (compressed bytes if compressed)."""
+        return self.source.position()
+
+
+class MappedBuffer:
+    """The same interface as :class:`ChunkBuffer` over a regular, uncompressed file,
+    mapped window by window instead of copied: no read copy, and resident memory
+    bounded by the window (a window is unmapped once no batch refers to it)."""
+
+    def __init__(self, source: Source, size: int = 64 << 20):
+        self.source = source
+        self._fd = source.raw.fileno()
+        self._file_size = source.size or 0
+        self._window = max(size, mmap.ALLOCATIONGRANULARITY)
+        self.data = np.zeros(0, dtype=np.uint8)
+        self.base = 0
+        self.end = 0
+        self.eof = False
+        self.damaged: str | None = None
+
+    def fill(self, consumed: int, need: int = 0) -> None:
+        base = self.base + consumed
+        aligned = base - base % mmap.ALLOCATIONGRANULARITY
+        skew = base - aligned
+        length = min(max(self._window, need + skew), self._file_size - aligned)
+        self.base = base
+        self.data = np.zeros(0, dtype=np.uint8)  # drop our reference to the old window
+        if length <= skew:
+            self.end = 0
+            self.eof = True
+            return
+        # MAP_POPULATE: fault the whole window in with one call, not page by page
+        window = mmap.mmap(self._fd, length, offset=aligned, prot=mmap.PROT_READ,
+                           flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
+        self.data = np.frombuffer(window, dtype=np.uint8)[skew:]
+        self.end = length - skew
+        self.eof = aligned + length >= self._file_size
+
+    def progress(self) -> int:
+        return self.base + self.end
+
+
+def open_buffer(source: Source, size: int | None = None) -> ChunkBuffer | MappedBuffer:
+    """A mapped buffer for regular uncompressed files, a copying one for the rest."""
+    if source.compression is None and source.size is not None and source.name != "-":
+        return MappedBuffer(source, size or (64 << 20))
+    return ChunkBuffer(source, size or (16 << 20))

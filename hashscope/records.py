@@ -20,7 +20,7 @@ BAD_INTERFACE = 4  #: a packet names an interface that was never described
 BAD_TRAILER = 5  #: a pcapng block's trailing length differs from its leading one
 
 #: Records per batch at most (bounds the per-batch column memory).
-BATCH_RECORDS = 1 << 17
+BATCH_RECORDS = 1 << 14
 
 #: Largest record accepted, whatever a header claims (libpcap uses 256 KiB for
 #: most link types and 16 MiB as the largest pcapng block).

@@ -18,7 +18,7 @@ import pandas as pd
 
 TSHARK = shutil.which("tshark")
 PREFS = ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"]
-PROTOCOLS = {"tcp": 6, "udp": 17}
+PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 _ROW = re.compile(r"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\S+ \S+\s+(\d+)\s+\S+ \S+\s+(\d+)\s")
 
 
@@ -31,42 +31,60 @@ def _key(a: tuple[str, int], b: tuple[str, int]) -> tuple:
     return (a, b) if a <= b else (b, a)
 
 
-def tshark_conversations(path: str, kind: str) -> dict[tuple, dict[str, int]]:
-    """{(endpoint, endpoint): {"frames", "bytes", "frames_ab"}} as tshark counts them."""
-    conv = subprocess.run([TSHARK, "-n", *PREFS, "-r", path, "-q", "-z", f"conv,{kind}"],
-                          capture_output=True, text=True, check=False).stdout
-    result: dict[tuple, dict[str, int]] = {}
+def tshark_conversations(path: str) -> dict[str, dict[tuple, dict[str, int]]]:
+    """{"tcp"|"udp": {(endpoint, endpoint): {"frames", "bytes", "frames_low_to_high"}}}."""
+    cmd = [TSHARK, "-n", *PREFS, "-r", path, "-q"]
+    for kind in PROTOCOLS:
+        cmd += ["-z", f"conv,{kind}"]
+    conv = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    result: dict[str, dict[tuple, dict[str, int]]] = {kind: {} for kind in PROTOCOLS}
+    kind = None
     for line in conv.splitlines():
+        if line.endswith(" Conversations"):
+            kind = line.split()[0].lower()
+            continue
         m = _ROW.match(line)
-        if not m:
+        if not m or kind not in result:
             continue
         a, b = _endpoint(m[1]), _endpoint(m[2])
         # tshark's "<-" column counts frames from B to A, "->" from A to B
         frames_ba, frames_ab, total = int(m[3]), int(m[4]), int(m[5])
         key = _key(a, b)
-        result[key] = {"frames": total, "bytes": 0,
-                       "frames_low_to_high": frames_ab if key[0] == a else frames_ba}
-    fields = subprocess.run(
-        [TSHARK, "-n", *PREFS, "-r", path, "-T", "fields", "-E", "separator=|",
-         "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst",
-         "-e", f"{kind}.srcport", "-e", f"{kind}.dstport", "-e", "frame.len", "-Y", kind],
-        capture_output=True, text=True, check=False).stdout
-    sums: Counter = Counter()
+        result[kind][key] = {"frames": total, "bytes": 0,
+                             "frames_low_to_high": frames_ab if key[0] == a else frames_ba}
+    port_fields = [f"{k}.{d}port" for k in PROTOCOLS for d in ("src", "dst")]
+    cmd = [TSHARK, "-n", *PREFS, "-r", path, "-T", "fields", "-E", "separator=|"]
+    for f in ["frame.protocols", "frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+              *port_fields]:
+        cmd += ["-e", f]
+    fields = subprocess.run(cmd + ["-Y", " || ".join(PROTOCOLS)], capture_output=True,
+                            text=True, check=False).stdout
+    sums: dict[str, Counter] = {kind: Counter() for kind in PROTOCOLS}
     for line in fields.splitlines():
         parts = line.split("|")
-        if len(parts) != 7 or not parts[4] or not parts[6]:
+        if len(parts) != 6 + len(port_fields) or not parts[1]:
             continue
-        ips = (parts[0] or parts[1]).split(",")
-        ports = parts[4].split(",")
-        if parts[0] and parts[1] or len(ips) != len(ports):
-            continue  # an ICMP error quoting a header, or mixed families: not conv's frame
-        # the outermost header first; tshark lists embedded ones (tunnels, samples) after it
-        src, dst = ips[0], (parts[2] or parts[3]).split(",")[0]
-        sport, dport = int(ports[0]), int(parts[5].split(",")[0])
-        sums[_key((src, sport), (dst, dport))] += int(parts[6])
-    for key, total in sums.items():
-        if key in result:
-            result[key]["bytes"] = total
+        # the outermost transport layer is the conversation's; one quoted by an ICMP error
+        # is not counted by conv (and the frame is not the conversation's)
+        chain = parts[0].split(":")
+        l4 = next((i for i, p in enumerate(chain) if p in PROTOCOLS), None)
+        if l4 is None or {"icmp", "icmpv6"} & set(chain[:l4]):
+            continue
+        kind = chain[l4]
+        # the network layer right under it ("ip" can also be a link type's name)
+        family = next((p for p in reversed(chain[:l4]) if p in ("ip", "ipv6")), None)
+        if family is None:
+            continue
+        src, dst = (parts[2], parts[3]) if family == "ip" else (parts[4], parts[5])
+        k = 6 + 2 * list(PROTOCOLS).index(kind)
+        sp, dp = parts[k], parts[k + 1]
+        key = _key((src.split(",")[0], int(sp.split(",")[0])),
+                   (dst.split(",")[0], int(dp.split(",")[0])))
+        sums[kind][key] += int(parts[1])
+    for kind, per_key in sums.items():
+        for key, total in per_key.items():
+            if key in result[kind]:
+                result[kind][key]["bytes"] = total
     return result
 
 
@@ -87,11 +105,14 @@ def hashscope_conversations(flows: pd.DataFrame, kind: str) -> dict[tuple, dict[
     return result
 
 
-def tshark_fields(path: str, fields: list[str], display_filter: str | None = None
-                  ) -> list[list[str]]:
-    """One row per frame of ``tshark -T fields`` (empty strings where a field is absent)."""
+def tshark_fields(path: str, fields: list[str], display_filter: str | None = None,
+                  occurrence: str = "f") -> list[list[str]]:
+    """One row per frame of ``tshark -T fields`` (empty strings where a field is absent).
+
+    ``occurrence``: "f" the first (outermost) value of a field, "l" the last (innermost).
+    """
     cmd = [TSHARK, "-n", *PREFS, "-r", path, "-T", "fields", "-E", "separator=|",
-           "-E", "occurrence=f"]
+           "-E", f"occurrence={occurrence}"]
     for f in fields:
         cmd += ["-e", f]
     if display_filter:

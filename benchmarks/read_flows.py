@@ -1,0 +1,182 @@
+"""Benchmark: read + decode + flow table, hashscope beside tshark, on one generated capture.
+
+    python benchmarks/read_flows.py                 # 6 million packets, ~2.4 GB
+    python benchmarks/read_flows.py --packets 1e6   # quicker
+    python benchmarks/read_flows.py --capture existing.pcap
+
+Generates (once, vectorized) a pcap with a realistic mix: ~60,000 flows whose
+sizes follow a heavy-tailed law (a few elephants, many mice), IPv4 TCP, UDP in
+802.1Q VLANs and IPv6 TCP, frames of 80 to 1514 bytes. Then runs, each in its
+own process, `hashscope flows FILE --format csv` and `tshark -q -z conv,tcp`
+on the same file and prints wall time, packets per second and peak memory
+(max RSS) side by side. Not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HEADER = 78  # bytes of each frame taken from its flow's template (the rest is payload)
+
+
+def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per flow: HEADER bytes of headers, and where the IP total length field sits."""
+    t = np.zeros((n_flows, HEADER), np.uint8)
+    kind = rng.choice(3, size=n_flows, p=[0.8, 0.12, 0.08])  # v4 tcp, vlan v4 udp, v6 tcp
+    t[:, 0:6] = rng.integers(0, 256, (n_flows, 6), dtype=np.uint8)
+    t[:, 0] &= 0xFE
+    t[:, 6:12] = rng.integers(0, 256, (n_flows, 6), dtype=np.uint8)
+    t[:, 6] &= 0xFE
+    lenpos = np.zeros(n_flows, np.int64)
+    ports = rng.integers(1024, 65536, (n_flows, 2), dtype=np.uint16)
+    ports[:, 1] = rng.choice(np.array([443, 445, 2049, 5201, 22, 873], np.uint16), n_flows)
+    pb = ports.astype(">u2").view(np.uint8).reshape(n_flows, 4)
+
+    v4 = kind == 0
+    t[v4, 12:14] = (0x08, 0x00)
+    t[v4, 14] = 0x45
+    t[v4, 22] = 64
+    t[v4, 23] = 6
+    t[v4, 26:34] = rng.integers(0, 256, (v4.sum(), 8), dtype=np.uint8)
+    t[v4, 26] = 10
+    t[v4, 34:38] = pb[v4]
+    t[v4, 46] = 0x50
+    lenpos[v4] = 16
+
+    vl = kind == 1
+    t[vl, 12:14] = (0x81, 0x00)
+    t[vl, 14:16] = (rng.integers(1, 4095, vl.sum()).astype(">u2").view(np.uint8)
+                    .reshape(-1, 2))
+    t[vl, 16:18] = (0x08, 0x00)
+    t[vl, 18] = 0x45
+    t[vl, 26] = 64
+    t[vl, 27] = 17
+    t[vl, 30:38] = rng.integers(0, 256, (vl.sum(), 8), dtype=np.uint8)
+    t[vl, 30] = 192
+    t[vl, 38:42] = pb[vl]
+    lenpos[vl] = 20
+
+    v6 = kind == 2
+    t[v6, 12:14] = (0x86, 0xDD)
+    t[v6, 14] = 0x60
+    t[v6, 20] = 6
+    t[v6, 21] = 64
+    t[v6, 22:54] = rng.integers(0, 256, (v6.sum(), 32), dtype=np.uint8)
+    t[v6, 22:24] = (0x20, 0x01)
+    t[v6, 54:58] = pb[v6]
+    t[v6, 66] = 0x50
+    lenpos[v6] = -18  # IPv6 payload length at 18, counted without the 40-byte header
+    return t, lenpos
+
+
+def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000) -> None:
+    rng = np.random.default_rng(seed)
+    n_flows = max(1000, packets // 100)
+    tmpl, lenpos = _templates(n_flows, rng)
+    with open(path, "wb") as f:
+        # magic, version 2.4, thiszone, sigfigs, snaplen, linktype Ethernet
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        ts = 1_700_000_000_000_000  # microseconds
+        done = 0
+        while done < packets:
+            n = min(chunk, packets - done)
+            flow = (n_flows * rng.random(n) ** 3).astype(np.int64)  # heavy tail
+            big = rng.random(n) < 0.45
+            size = np.where(big, rng.integers(1000, 1515, n), rng.integers(80, 200, n))
+            rec = 16 + size
+            off = np.zeros(n, np.int64)
+            np.cumsum(rec[:-1], out=off[1:])
+            buf = np.zeros(int(rec.sum()), np.uint8)
+            stamp = ts + done + np.arange(n)
+            hdr = np.empty((n, 4), "<u4")
+            hdr[:, 0] = stamp // 1_000_000
+            hdr[:, 1] = stamp % 1_000_000
+            hdr[:, 2] = size
+            hdr[:, 3] = size
+            buf[off[:, None] + np.arange(16)] = hdr.view(np.uint8).reshape(n, 16)
+            frames = tmpl[flow].copy()
+            lp = lenpos[flow]
+            iplen = np.where(lp > 0, size - np.where(lp == 20, 18, 14),
+                             size - 14 - 40).astype(">u2").view(np.uint8).reshape(n, 2)
+            at = np.abs(lp)
+            rows = np.arange(n)
+            frames[rows, at] = iplen[:, 0]
+            frames[rows, at + 1] = iplen[:, 1]
+            buf[off[:, None] + 16 + np.arange(HEADER)] = frames
+            f.write(buf.tobytes())
+            done += n
+
+
+_MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "w = time.perf_counter() - t; sys.stderr.write(p.stderr); "
+            "print(p.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+            "print(p.stdout, end='')")
+
+
+def run_measured(cmd: list[str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in MB, stdout) of a command, measured by a parent of its own."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True,
+                         text=True, check=True)
+    first, _, rest = out.stdout.partition("\n")
+    code, wall, rss_kb = first.split()
+    if code != "0":
+        sys.exit(f"{cmd[0]} failed: {out.stderr[-500:]}")
+    return float(wall), int(rss_kb) // 1024, rest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=float, default=6e6)
+    ap.add_argument("--capture", type=Path, help="use this capture instead of generating one")
+    ap.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out")
+    ap.add_argument("--skip-tshark", action="store_true")
+    args = ap.parse_args()
+
+    if args.capture:
+        cap = args.capture
+    else:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        cap = args.workdir / f"bench-{int(args.packets)}.pcap"
+        if not cap.exists():
+            t0 = time.perf_counter()
+            generate(cap, int(args.packets))
+            print(f"generated {cap} in {time.perf_counter() - t0:.1f} s")
+    size = cap.stat().st_size
+    subprocess.run(["cat", str(cap)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+
+    hs = [sys.executable, "-c", (
+        "import sys, time; from hashscope import read_flows; t = time.perf_counter(); "
+        "r = read_flows([sys.argv[1]]); d = time.perf_counter() - t; "
+        "print(r.packets, len(r.flows), d)"), str(cap)]
+    # compile (or load the compiled cache) once, outside the measured run
+    subprocess.run(hs[:3] + [str(Path(__file__).parents[1] / "tests/data/tcpdump/ssh.pcap")],
+                   check=True, capture_output=True)
+    wall, rss, out = run_measured(hs)
+    packets, flows, inner = out.split()
+    packets, inner = int(packets), float(inner)
+    rows = [("hashscope read_flows (in process)", inner, None),
+            ("hashscope, whole process", wall, rss)]
+    if not args.skip_tshark and shutil.which("tshark"):
+        tw, trss, _ = run_measured(["tshark", "-n", "-q", "-z", "conv,tcp", "-r", str(cap)])
+        rows.append(("tshark -q -z conv,tcp", tw, trss))
+    print(f"\ncapture: {cap} ({size / 1e9:.2f} GB, {packets:,} packets, {int(flows):,} flows)"
+          f", {os.cpu_count()} cores")
+    print(f"{'':36} {'seconds':>9} {'packets/s':>14} {'peak RSS MB':>12}")
+    for name, secs, mem in rows:
+        print(f"{name:36} {secs:9.2f} {packets / secs:14,.0f} {mem if mem else '':>12}")
+    if len(rows) == 3:
+        print(f"\nhashscope (whole process) is {rows[2][1] / rows[1][1]:.0f}x tshark's speed")
+
+
+if __name__ == "__main__":
+    main()
