@@ -38,7 +38,9 @@ def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     t[:, 6] &= 0xFE
     lenpos = np.zeros(n_flows, np.int64)
     ports = rng.integers(1024, 65536, (n_flows, 2), dtype=np.uint16)
-    ports[:, 1] = rng.choice(np.array([443, 445, 2049, 5201, 22, 873], np.uint16), n_flows)
+    # iperf3, HTTPS and ephemeral service ports: payloads are zeros, so no port should
+    # send tshark into a heavy application dissector that a real capture would not
+    ports[:, 1] = rng.choice(np.array([5201, 443, 8443, 9000, 5202, 5203], np.uint16), n_flows)
     pb = ports.astype(">u2").view(np.uint8).reshape(n_flows, 4)
 
     v4 = kind == 0
@@ -49,7 +51,7 @@ def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     t[v4, 26:34] = rng.integers(0, 256, (v4.sum(), 8), dtype=np.uint8)
     t[v4, 26] = 10
     t[v4, 34:38] = pb[v4]
-    t[v4, 46] = 0x50
+    t[v4, 46:50] = (0x50, 0x10, 0xFF, 0xFF)  # data offset 5, ACK, window
     lenpos[v4] = 16
 
     vl = kind == 1
@@ -73,15 +75,31 @@ def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     t[v6, 22:54] = rng.integers(0, 256, (v6.sum(), 32), dtype=np.uint8)
     t[v6, 22:24] = (0x20, 0x01)
     t[v6, 54:58] = pb[v6]
-    t[v6, 66] = 0x50
+    t[v6, 66:70] = (0x50, 0x10, 0xFF, 0xFF)
     lenpos[v6] = -18  # IPv6 payload length at 18, counted without the 40-byte header
-    return t, lenpos
+    seqpos = np.where(v4, 38, np.where(v6, 58, -1))  # TCP sequence number, -1 for UDP
+    return t, lenpos, seqpos
+
+
+def _tcp_sequence(flow, payload, seq_next):
+    """Per packet the sequence number its flow has reached (flows advance by payload)."""
+    order = np.argsort(flow, kind="stable")
+    fs, pay = flow[order], payload[order]
+    before = np.cumsum(pay) - pay  # payload sent by earlier packets of the chunk
+    first = np.r_[True, fs[1:] != fs[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(fs)), 0))
+    seq_sorted = seq_next[fs] + (before - before[start])
+    seq = np.empty_like(seq_sorted)
+    seq[order] = seq_sorted
+    np.add.at(seq_next, flow, payload)
+    return (seq & 0xFFFFFFFF).astype(np.uint32)
 
 
 def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000) -> None:
     rng = np.random.default_rng(seed)
     n_flows = max(1000, packets // 100)
-    tmpl, lenpos = _templates(n_flows, rng)
+    tmpl, lenpos, seqpos = _templates(n_flows, rng)
+    seq_next = rng.integers(0, 2**32, n_flows, dtype=np.int64)
     with open(path, "wb") as f:
         # magic, version 2.4, thiszone, sigfigs, snaplen, linktype Ethernet
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
@@ -111,6 +129,16 @@ def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000) -> N
             rows = np.arange(n)
             frames[rows, at] = iplen[:, 0]
             frames[rows, at + 1] = iplen[:, 1]
+            udp = lp == 20  # VLAN-tagged UDP: its length field at 42
+            ulen = (size[udp] - 38).astype(">u2").view(np.uint8).reshape(-1, 2)
+            frames[rows[udp], 42] = ulen[:, 0]
+            frames[rows[udp], 43] = ulen[:, 1]
+            sp = seqpos[flow]
+            tcp = sp >= 0
+            seq = _tcp_sequence(flow[tcp], (size[tcp] - sp[tcp] - 16).astype(np.int64), seq_next)
+            seqb = seq.astype(">u4").view(np.uint8).reshape(-1, 4)
+            for k in range(4):
+                frames[rows[tcp], sp[tcp] + k] = seqb[:, k]
             buf[off[:, None] + 16 + np.arange(HEADER)] = frames
             f.write(buf.tobytes())
             done += n

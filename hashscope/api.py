@@ -17,7 +17,8 @@ from .capture import CaptureReader, ProgressHandler, WarningHandler
 from .columns import PACKET_DTYPE
 from .decode import decode
 from .errors import CaptureWarning
-from .flows import FlowTable
+from .flows import FlowTable, packet_keys
+from .pipeline import background
 from .records import Interface
 
 
@@ -62,9 +63,11 @@ def read_flows(
         on_start(reader.total_size())
     table = FlowTable()
     packets = 0
-    for pk in packet_tables(reader):
+    # reading, decoding and key hashing run a few batches ahead in a thread of their own
+    keyed = ((pk, packet_keys(pk)) for pk in packet_tables(reader))
+    for pk, keys in background(keyed):
         packets += len(pk)
-        table.add(pk)
+        table.add(pk, keys)
     names = reader.registry.names()
     return FlowResult(table.frame(names), packets, table.undecoded_packets,
                       reader.registry.interfaces, reader.warnings)

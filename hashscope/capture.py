@@ -101,8 +101,9 @@ class CaptureReader:
 
     def _add_interface(self, path: str, offset: int, iface: Interface) -> int:
         if iface.linktype not in linktypes.SUPPORTED:
-            self.warn(path, offset, f"interface {iface.name!r} has {linktypes.describe(iface.linktype)}"
-                                    ", which hashscope cannot decode: its packets are not analyzed")
+            kind = linktypes.describe(iface.linktype)
+            self.warn(path, offset, f"interface {iface.name!r} has {kind}, which hashscope "
+                                    "cannot decode: its packets are not analyzed")
         return self.registry.add(iface)
 
     def _cut_off(self, path: str, buf: ChunkBuffer, pos: int, total: int | None) -> None:
@@ -128,7 +129,7 @@ class CaptureReader:
         pos = pcap.HEADER_LEN
         while True:
             outs = empty_outputs(BATCH_RECORDS)
-            n, pos, status = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
+            n, pos, status, _ = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
                                             limit, iface, *outs)
             if n:
                 yield RecordBatch(buf.data, *(a[:n] for a in outs))
@@ -156,7 +157,7 @@ class CaptureReader:
         while True:
             if section is not None:
                 outs = empty_outputs(BATCH_RECORDS)
-                n, pos, status = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
+                n, pos, status, _ = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
                                                     *arrays, len(section.ifaces), *outs)
                 if n:
                     yield RecordBatch(buf.data, *(a[:n] for a in outs))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 
-class FlowFormat(str, Enum):
+class FlowFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"

@@ -46,6 +46,9 @@ FRAG_ANY = 1  #: the packet is a fragment (first or not)
 FRAG_MORE = 2  #: more-fragments flag
 FRAG_LATER = 4  #: not the first fragment (offset > 0): no transport header
 
+#: Bytes of each frame kept raw in the ``head`` column.
+HEAD_BYTES = 64
+
 _TRANSPORT = [
     ("sport", np.uint16),  # TCP, UDP, UDP-Lite, SCTP, DCCP source port
     ("dport", np.uint16),
@@ -111,7 +114,11 @@ PACKET_DTYPE = np.dtype(
         ("inner_proto", np.uint8),
         ("inner_l4_off", np.int16),
         *[("inner_" + name, t) for name, t in _TRANSPORT],
-    ]
+        # the frame's first bytes as captured (zeros past caplen), for algorithms that read
+        # fixed frame offsets whatever the protocol (FreeBSD's in-frame VLAN path, 28-31)
+        ("head", np.uint8, (HEAD_BYTES,)),
+    ],
+    align=True,  # aligned fields: the compiled decoder stores them faster
 )
 
 #: Transport protocols whose first 4 bytes are source and destination port.

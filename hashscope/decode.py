@@ -8,7 +8,7 @@ run out, decoding stops and the packet's ``cut`` flag says so.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import linktypes as lt
 from .columns import (
@@ -26,6 +26,7 @@ from .columns import (
     FRAG_ANY,
     FRAG_LATER,
     FRAG_MORE,
+    HEAD_BYTES,
     INNER_GRE,
     INNER_GRE_ETH,
     INNER_ICMP_ERROR,
@@ -144,7 +145,8 @@ def ipv6_header(b, p, end):
         else:
             break
     return (True, q - p, nh0, nh, ext, be64(b, p + 8), be64(b, p + 16), be64(b, p + 24),
-            be64(b, p + 32), flow, frag, frag_off, be16(b, p + 4) + 40, np.int64(b[p + 7]), complete)
+            be64(b, p + 32), flow, frag, frag_off, be16(b, p + 4) + 40, np.int64(b[p + 7]),
+            complete)
 
 
 @njit(cache=True)
@@ -509,10 +511,13 @@ def link_header_len(linktype):
     return 1
 
 
-@njit(cache=True, nogil=True)
-def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, out):
-    """Decode every record of a batch into the structured array ``out``."""
-    for i in range(offset.shape[0]):
+@njit(cache=True, nogil=True, parallel=True)
+def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, out, head):
+    """Decode every record of a batch into the structured array ``out`` (on all cores).
+
+    ``head`` is ``out["head"]``, the raw-bytes column, as a 2-D view.
+    """
+    for i in prange(offset.shape[0]):
         r = out[i]
         p = offset[i]
         end = p + caplen[i]
@@ -526,6 +531,8 @@ def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface,
         r.l4_off = -1
         r.inner_l3_off = -1
         r.inner_l4_off = -1
+        for k in range(min(caplen[i], HEAD_BYTES)):
+            head[i, k] = data[p + k]
         depth, cut = decode_packet(data, p, end, linktype_of_iface[iface[i]], r)
         r.depth = depth
         r.cut = 1 if cut else 0
@@ -535,5 +542,5 @@ def decode(batch: RecordBatch, linktype_of_iface: np.ndarray) -> np.ndarray:
     """Decode a record batch into a new packet table (structured array, PACKET_DTYPE)."""
     out = np.zeros(len(batch), dtype=PACKET_DTYPE)
     decode_batch(batch.data, batch.offset, batch.caplen, batch.wirelen, batch.ts_ns,
-                 batch.iface, linktype_of_iface, out)
+                 batch.iface, linktype_of_iface, out, out["head"])
     return out

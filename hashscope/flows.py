@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, prange
 
 from .columns import DEPTH_NONE
 from .errors import HashscopeError
@@ -40,23 +40,35 @@ def flow_key(r, w):
     w[7] = (np.uint64(r.sport) << np.uint64(16)) | np.uint64(r.dport)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def packet_keys(pk):
+    """Flow key words and their XXH64 for every packet (on all cores)."""
+    n = pk.shape[0]
+    words = np.empty((n, KEY_WORDS), np.uint64)
+    hashes = np.empty(n, np.uint64)
+    for i in prange(n):
+        flow_key(pk[i], words[i])
+        hashes[i] = xxh64_words(words[i], 0)
+    return words, hashes
+
+
 @njit(cache=True, nogil=True)
-def accumulate(pk, slots, hashes, keys, stats, ifmask, n):
+def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n):
     """Add the packets of table ``pk`` to the flow table; returns the new flow count.
 
-    stats columns: packets, bytes, first ns, last ns. The caller guarantees room
-    for one new flow per packet and a load factor of at most 1/2.
+    ``pkt_words``/``pkt_hashes`` come from :func:`packet_keys`. stats columns:
+    packets, bytes, first ns, last ns. The caller guarantees room for one new
+    flow per packet and a load factor of at most 1/2.
     """
     mask = np.uint64(slots.shape[0] - 1)
-    w = np.empty(KEY_WORDS, np.uint64)
     skipped = 0
     for i in range(pk.shape[0]):
         r = pk[i]
         if r.depth == DEPTH_NONE:
             skipped += 1
             continue
-        flow_key(r, w)
-        h = xxh64_words(w, 0)
+        w = pkt_words[i]
+        h = pkt_hashes[i]
         s = h & mask
         while True:
             f = slots[s]
@@ -131,13 +143,18 @@ class FlowTable:
                 size *= 2
             self.slots = _rehash(self.hashes, self.n, size)
 
-    def add(self, packets: np.ndarray) -> None:
-        """Add a packet table (PACKET_DTYPE) to the flows."""
+    def add(self, packets: np.ndarray, keys: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> None:
+        """Add a packet table (PACKET_DTYPE) to the flows.
+
+        ``keys``: its :func:`packet_keys`, when already computed (e.g. in a reader thread).
+        """
         if len(packets) and packets["iface"].max() >= MAX_INTERFACES:
             raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
         self._reserve(len(packets))
-        self.n, skipped = accumulate(packets, self.slots, self.hashes, self.keys, self.stats,
-                                     self.ifmask, self.n)
+        words, hashes = keys if keys is not None else packet_keys(packets)
+        self.n, skipped = accumulate(packets, words, hashes, self.slots, self.hashes,
+                                     self.keys, self.stats, self.ifmask, self.n)
         self.undecoded_packets += skipped
 
     def frame(self, interface_names: list[str]) -> pd.DataFrame:

@@ -127,6 +127,8 @@ class ChunkBuffer:
         ``need``: make room for at least this many bytes (one large record).
         """
         tail = self.end - consumed
+        if consumed == 0 and need <= self.end:
+            need = self.end + 4096  # nothing taken from what we had: deliver more, never spin
         if self._file_size is not None:
             # no length field makes us allocate more than the file still holds
             need = min(need, max(self._file_size - self.base - consumed, 0))
@@ -180,10 +182,12 @@ class MappedBuffer:
         self.damaged: str | None = None
 
     def fill(self, consumed: int, need: int = 0) -> None:
+        if consumed == 0 and need <= self.end:
+            need = self.end + 4096  # nothing taken from what we had: deliver more, never spin
         base = self.base + consumed
         aligned = base - base % mmap.ALLOCATIONGRANULARITY
         skew = base - aligned
-        length = min(max(self._window, need + skew), self._file_size - aligned)
+        length = min(skew + max(self._window, need), self._file_size - aligned)
         self.base = base
         self.data = np.zeros(0, dtype=np.uint8)  # drop our reference to the old window
         if length <= skew:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .pcap import LINKTYPE_MASK, _u32
+from .pcap import LINKTYPE_MASK, _u32, prefetch
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -157,7 +157,8 @@ def _ticks_to_ns(ticks, mul, div, shift, offset_ns):
             s = 30
         sec = ticks >> np.uint64(s)
         frac = ticks & np.uint64((1 << s) - 1)
-        return np.int64(sec) * 1000000000 + np.int64((frac * np.uint64(1000000000)) >> np.uint64(s)) + offset_ns
+        sub_ns = np.int64((frac * np.uint64(1000000000)) >> np.uint64(s))
+        return np.int64(sec) * 1000000000 + sub_ns + offset_ns
     return np.int64(ticks) * mul // div + offset_ns
 
 
@@ -168,29 +169,31 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
 
     Stops with NEED_PYTHON at a Section Header or Interface Description Block,
     which the caller parses; skips every other non-packet block. Returns
-    ``(count, pos, status)``.
+    ``(count, pos, status, touched)`` as :func:`hashscope.pcap.walk_pcap` does.
     """
     n = 0
     cap_out = out_off.shape[0]
+    touched = 0
     while pos + 8 <= end:
         btype = _u32(buf, pos, big)
         if btype == 0x0A0D0D0A or btype == 1:
-            return n, pos, NEED_PYTHON
+            return n, pos, NEED_PYTHON, touched
         blen = np.int64(_u32(buf, pos + 4, big))
         if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD + 64:
-            return n, pos, BAD_LENGTH
+            return n, pos, BAD_LENGTH, touched
         if pos + blen > end:
             break
         if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
-            return n, pos, BAD_TRAILER
+            return n, pos, BAD_TRAILER, touched
+        touched += prefetch(buf, pos, end)
         if btype == 6 or btype == 2 or btype == 3:
             if n == cap_out:
-                return n, pos, OUT_FULL
+                return n, pos, OUT_FULL, touched
             if btype == 3:  # Simple Packet Block: interface 0, no timestamp
                 if n_ifaces < 1:
-                    return n, pos, BAD_INTERFACE
+                    return n, pos, BAD_INTERFACE, touched
                 if blen < 16:
-                    return n, pos, BAD_LENGTH
+                    return n, pos, BAD_LENGTH, touched
                 ifc = 0
                 wire = np.int64(_u32(buf, pos + 8, big))
                 caplen = min(wire, blen - 16)
@@ -201,7 +204,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                 ts = np.int64(0)
             else:
                 if blen < 32:
-                    return n, pos, BAD_LENGTH
+                    return n, pos, BAD_LENGTH, touched
                 if btype == 6:
                     ifc = np.int64(_u32(buf, pos + 8, big))
                 else:  # obsolete Packet Block: 16-bit interface id, 16-bit drops
@@ -210,13 +213,13 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                     else:
                         ifc = (np.int64(buf[pos + 9]) << 8) | np.int64(buf[pos + 8])
                 if ifc >= n_ifaces:
-                    return n, pos, BAD_INTERFACE
+                    return n, pos, BAD_INTERFACE, touched
                 ticks = (np.uint64(_u32(buf, pos + 12, big)) << np.uint64(32)) | np.uint64(
                     _u32(buf, pos + 16, big))
                 caplen = np.int64(_u32(buf, pos + 20, big))
                 wire = np.int64(_u32(buf, pos + 24, big))
                 if caplen > blen - 32:
-                    return n, pos, BAD_LENGTH
+                    return n, pos, BAD_LENGTH, touched
                 data = pos + 28
                 ts = _ticks_to_ns(ticks, mul[ifc], div[ifc], shift[ifc], tsoff[ifc])
             out_off[n] = data
@@ -226,4 +229,4 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
             out_iface[n] = glob[ifc]
             n += 1
         pos += blen
-    return n, pos, EXHAUSTED
+    return n, pos, EXHAUSTED, touched

@@ -106,14 +106,21 @@ def test_compressed_input_is_detected_by_content(tmp_path, opener):
     assert packed["wirelen"].tolist() == plain["wirelen"].tolist()
 
 
-def test_small_buffer_walks_records_across_refills():
+@pytest.mark.parametrize("size", [16, 1000, 5000, 70000])
+@pytest.mark.parametrize("name", ["afs.pcap", "of13_ericsson.pcapng"])
+@pytest.mark.parametrize("packed", [False, True], ids=["mapped", "gzip"])
+def test_small_buffers_walk_records_across_refills(tmp_path, size, name, packed):
     """Records straddling buffer boundaries (and bigger than the buffer) come out whole."""
-    _, ref = records([TCPDUMP / "afs.pcap"])
-    reader = CaptureReader([str(TCPDUMP / "afs.pcap")], buffer_size=1000)
-    got = [len(b) for b in reader.batches()]
-    assert sum(got) == len(ref["ts_ns"])
-    big = read_packets([str(TCPDUMP / "afs.pcap")])
-    assert big["wirelen"].tolist() == ref["wirelen"].tolist()
+    src = TCPDUMP / name
+    if packed:
+        path = tmp_path / (name + ".gz")
+        path.write_bytes(gzip.compress(src.read_bytes()))
+    else:
+        path = src
+    _, ref = records([src])
+    _, got = records([path], buffer_size=size)
+    assert got["ts_ns"].tolist() == ref["ts_ns"].tolist()
+    assert got["wirelen"].tolist() == ref["wirelen"].tolist()
 
 
 def test_stdin(tmp_path):

@@ -64,7 +64,8 @@ def test_fields_match_tshark(path):
             checked += 1
         if r["mac_ok"] & MAC_DST and edst:
             assert mac_text(int(r["dst_mac"])) == edst
-        tags = [(r["vlan0_tpid"], r["vlan0_tci"] & 0xFFF), (r["vlan1_tpid"], r["vlan1_tci"] & 0xFFF)]
+        tags = [(r["vlan0_tpid"], r["vlan0_tci"] & 0xFFF),
+                (r["vlan1_tpid"], r["vlan1_tci"] & 0xFFF)]
         if vid:  # tshark's vlan.id is the first 802.1Q tag, ieee8021ad.id the 802.1ad one
             assert (0x8100, int(vid)) in tags[: r["vlan_n"]]
         if svid:
@@ -177,3 +178,15 @@ def test_pppoe_and_mpls_reach_ip():
     assert (ppp["eth_type"] == 0x8864).all() and not ppp["cut"].any()
     mpls = read_packets([str(TCPDUMP / "tok2str-oobr-2.pcap")])
     assert (mpls["ethertype"] == 0x8847).any() and (mpls["ip_ver"] > 0).any()
+
+
+def test_head_column_holds_the_raw_frame_start():
+    import dpkt
+
+    pk = read_packets([str(FRAMES)])
+    with open(FRAMES, "rb") as f:
+        frames = [buf for _, buf in dpkt.pcap.Reader(f)]
+    for r, buf in zip(pk, frames, strict=True):
+        n = min(len(buf), 64)
+        assert bytes(r["head"][:n]) == buf[:n]
+        assert not r["head"][n:].any()

@@ -37,11 +37,14 @@ for i in 0 1; do
     # wire-sized frames in the capture, as on a physical NIC's wire
     ip netns exec hsA ethtool -K eth$i tso off gso off gro off >/dev/null 2>&1 || true
     ip netns exec hsB ethtool -K peer$i tso off gso off gro off >/dev/null 2>&1 || true
+    # 100 Mbit/s links: the capture keeps up, and TCP paces itself as on a real uplink
+    ip netns exec hsA tc qdisc add dev eth$i root tbf rate 100mbit burst 64kb latency 20ms
+    ip netns exec hsB tc qdisc add dev peer$i root tbf rate 100mbit burst 64kb latency 20ms
 done
 ip -n hsA link set lo up
 ip -n hsB link set lo up
 
-ip netns exec hsA dumpcap -q -s 128 -i eth0 -i eth1 -w "$out" &
+ip netns exec hsA dumpcap -q -B 256 -s 128 -i eth0 -i eth1 -w "$out" &
 cap=$!
 sleep 2
 
@@ -91,7 +94,7 @@ def chatter():
         s = sum(struct.unpack("!%dH" % (len(h) // 2), h)); s = (s >> 16) + (s & 0xFFFF); s += s >> 16
         raw.sendto(h[:2] + struct.pack("!H", ~s & 0xFFFF) + h[4:], ("198.51.100.20", 0))
         time.sleep(0.05)
-jobs = [threading.Thread(target=bulk, args=("198.51.100.20", 873, 48 << 20))]  # the backup
+jobs = [threading.Thread(target=bulk, args=("198.51.100.20", 873, 24 << 20))]  # the backup
 jobs += [threading.Thread(target=bulk, args=("198.51.101.20", 5201, 4 << 20, 50000 + k))
          for k in range(4)]  # iperf3 -P 4 from consecutive client ports
 jobs += [threading.Thread(target=bulk, args=("2001:db8:1::20", 22, 2 << 20, 0, socket.AF_INET6)),
