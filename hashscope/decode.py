@@ -316,85 +316,52 @@ def ethertype_chain(b, p, end, etype, r):
 
 
 @njit(cache=True)
+def ip_layer(b, p, end, etype):
+    """An IPv4 or IPv6 header at p, in one shape for both families.
+
+    Returns (ok, absolute offset of the transport header or -1, version, src hi,
+    src lo, dst hi, dst lo, header length, total length, ttl, frag bits, frag
+    offset, flow label, first next header, ext bits, upper protocol). ok is
+    False when the fixed header is not all captured (or etype is not IP).
+    """
+    z = np.uint64(0)
+    if etype == 0x0800:
+        ok, hlen, proto, src, dst, frag, foff, tlen, ttl = ipv4_header(b, p, end)
+        l4 = p + hlen if ok and hlen >= 20 and not frag & FRAG_LATER else -1
+        return ok, l4, 4, z, src, z, dst, hlen, tlen, ttl, frag, foff, 0, proto, 0, proto
+    if etype == 0x86DD:
+        ok, hlen, nh0, proto, ext, sh, sl, dh, dl, flow, frag, foff, tlen, hop, whole = \
+            ipv6_header(b, p, end)
+        l4 = p + hlen if ok and whole and not frag & FRAG_LATER and not ext & EXT_OTHER else -1
+        return ok, l4, 6, sh, sl, dh, dl, hlen, tlen, hop, frag, foff, flow, nh0, ext, proto
+    return False, -1, 0, z, z, z, z, 0, 0, 0, 0, 0, 0, 0, 0, 0
+
+
+@njit(cache=True)
 def network_layer(b, p, end, etype, r):
     """Decode IPv4/IPv6 at p into the outer network fields.
 
     Returns (header whole?, absolute offset of the transport header or -1).
     """
-    if etype == 0x0800:
-        ok, hlen, proto, src, dst, frag, foff, tlen, ttl = ipv4_header(b, p, end)
-        if not ok:
-            return False, -1
-        r.ip_ver = 4
-        r.src_lo = src
-        r.dst_lo = dst
-        r.ip_hlen = hlen
-        r.ip_len = tlen
-        r.ip_ttl = ttl
-        r.frag = frag
-        r.frag_off = foff
-        r.ip6_nh = proto
-        r.proto = proto
-        if hlen >= 20 and not frag & FRAG_LATER:
-            return True, p + hlen
-        return True, -1
-    if etype == 0x86DD:
-        ok, hlen, nh0, proto, ext, sh, sl, dh, dl, flow, frag, foff, tlen, hop, whole = \
-            ipv6_header(b, p, end)
-        if not ok:
-            return False, -1
-        r.ip_ver = 6
-        r.src_hi = sh
-        r.src_lo = sl
-        r.dst_hi = dh
-        r.dst_lo = dl
-        r.ip6_flow = flow
-        r.ip6_nh = nh0
-        r.ip6_ext = ext
-        r.ip_hlen = hlen
-        r.ip_len = tlen
-        r.ip_ttl = hop
-        r.frag = frag
-        r.frag_off = foff
-        r.proto = proto
-        if whole and not frag & FRAG_LATER and not ext & EXT_OTHER:
-            return True, p + hlen
-        return True, -1
-    return False, -1
+    ok, l4, ver, sh, sl, dh, dl, hlen, tlen, ttl, frag, foff, flow, nh0, ext, proto = \
+        ip_layer(b, p, end, etype)
+    if ok:
+        r.ip_ver, r.src_hi, r.src_lo, r.dst_hi, r.dst_lo = ver, sh, sl, dh, dl
+        r.ip_hlen, r.ip_len, r.ip_ttl, r.frag, r.frag_off = hlen, tlen, ttl, frag, foff
+        r.ip6_flow, r.ip6_nh, r.ip6_ext, r.proto = flow, nh0, ext, proto
+    return ok, l4
 
 
 @njit(cache=True)
 def inner_network(b, p, end, etype, r):
     """Decode the inner IPv4/IPv6 header at p into the inner_* fields (as network_layer)."""
-    if etype == 0x0800:
-        ok, hlen, proto, src, dst, frag, _foff, _tlen, _ttl = ipv4_header(b, p, end)
-        if not ok:
-            return False, -1
-        r.inner_ver = 4
-        r.inner_src_lo = src
-        r.inner_dst_lo = dst
-        r.inner_frag = frag
-        r.inner_proto = proto
-        if hlen >= 20 and not frag & FRAG_LATER:
-            return True, p + hlen
-        return True, -1
-    if etype == 0x86DD:
-        ok, hlen, _nh0, proto, ext, sh, sl, dh, dl, flow, frag, _f, _t, _h, whole = \
-            ipv6_header(b, p, end)
-        if not ok:
-            return False, -1
-        r.inner_ver = 6
-        r.inner_src_hi = sh
-        r.inner_src_lo = sl
-        r.inner_dst_hi = dh
-        r.inner_dst_lo = dl
-        r.inner_ip6_flow = flow
-        r.inner_frag = frag
-        r.inner_proto = proto
-        if whole and not frag & FRAG_LATER and not ext & EXT_OTHER:
-            return True, p + hlen
-        return True, -1
-    return False, -1
+    ok, l4, ver, sh, sl, dh, dl, _hl, _tl, _ttl, frag, _fo, flow, _nh0, _ext, proto = \
+        ip_layer(b, p, end, etype)
+    if ok:
+        r.inner_ver, r.inner_src_hi, r.inner_src_lo = ver, sh, sl
+        r.inner_dst_hi, r.inner_dst_lo = dh, dl
+        r.inner_ip6_flow, r.inner_frag, r.inner_proto = flow, frag, proto
+    return ok, l4
 
 
 @njit(cache=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,8 @@ def _corpus_check(name: str):
 @pytest.mark.skipif(not SHARED_TCPDUMP.is_dir(), reason="tcpdump corpus not beside the repo")
 def test_whole_tcpdump_corpus_equals_tshark_or_is_explained():
     names = sorted(os.listdir(SHARED_TCPDUMP))
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # spawn, not fork: numba's thread pool, already running here, does not survive a fork
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         results = dict(pool.map(_corpus_check, names, chunksize=8))
     unexplained = {n: d for n, d in results.items() if d and n not in KNOWN_DIFFERENCES}
     assert unexplained == {}
