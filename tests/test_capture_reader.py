@@ -328,3 +328,88 @@ def test_no_allocation_beyond_file_size(tmp_path):
 
 def test_path_objects_and_strings_alike():
     assert len(read_packets([Path(TCPDUMP / "ssh.pcap")])) == 54
+
+
+# --- pcapng blocks no common tool writes: built here around real packets ---------------------
+
+def _block(btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def _option(code: int, value: bytes) -> bytes:
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def _ssh_packets(n: int = 3) -> list[bytes]:
+    import dpkt
+
+    with open(TCPDUMP / "ssh.pcap", "rb") as f:
+        return [buf for _, buf in dpkt.pcap.Reader(f)][:n]
+
+
+def test_simple_and_obsolete_packet_blocks_and_timestamp_options(tmp_path):
+    pkts = _ssh_packets()
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    # interface 0: binary resolution 2^-20 and a 1000 s offset; interface 1: defaults (µs)
+    idb0 = _block(1, struct.pack("<HHI", 1, 0, 128) + _option(2, b"bond0")
+                  + _option(9, bytes([0x80 | 20])) + _option(14, struct.pack("<q", 1000))
+                  + _option(0, b""))
+    idb1 = _block(1, struct.pack("<HHI", 1, 0, 0) + _option(2, b"eth1"))
+    ticks = (5 << 20) + (1 << 19)  # 5.5 s in units of 2^-20 s
+    epb = _block(6, struct.pack("<IIIII", 0, ticks >> 32, ticks & 0xFFFFFFFF, len(pkts[0]),
+                                len(pkts[0])) + pkts[0])
+    spb = _block(3, struct.pack("<I", len(pkts[1])) + pkts[1])  # snaplen 128 of interface 0
+    old = _block(2, struct.pack("<HHIIII", 1, 0, 0, 7_000_001, len(pkts[2]), len(pkts[2]) + 10)
+                 + pkts[2])
+    isb = _block(5, struct.pack("<III", 0, 0, 0))  # skipped: statistics
+    p = tmp_path / "blocks.pcapng"
+    p.write_bytes(shb + idb0 + idb1 + isb + epb + spb + old)
+    reader, rec = records([p])
+    assert reader.registry.names() == ["bond0", "eth1"]
+    assert rec["ts_ns"][0] == 1005_500_000_000  # 5.5 s + 1000 s offset
+    assert rec["iface"].tolist() == [0, 0, 1]
+    assert rec["caplen"][1] == min(len(pkts[1]), 128) and rec["wirelen"][1] == len(pkts[1])
+    assert rec["ts_ns"][2] == 7_000_001_000  # obsolete block, microseconds
+    assert rec["wirelen"][2] == len(pkts[2]) + 10
+    pk = read_packets([str(p)])
+    assert (pk["src_mac"] > 0).all()
+
+
+def test_big_endian_pcapng_section(tmp_path):
+    pkts = _ssh_packets(2)
+
+    def be_block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack(">II", btype, n) + body + struct.pack(">I", n)
+
+    shb = be_block(0x0A0D0D0A, struct.pack(">IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = be_block(1, struct.pack(">HHI", 1, 0, 0) + struct.pack(">HH", 2, 4) + b"eth9")
+    epbs = b"".join(be_block(6, struct.pack(">IIIII", 0, 0, 42 + i, len(b), len(b)) + b)
+                    for i, b in enumerate(pkts))
+    p = tmp_path / "be.pcapng"
+    p.write_bytes(shb + idb + epbs)
+    reader, rec = records([p])
+    assert reader.registry.names() == ["eth9"]
+    assert rec["ts_ns"].tolist() == [42_000, 43_000]
+    assert rec["caplen"].tolist() == [len(b) for b in pkts]
+
+
+def test_openbsd_loop_link_type(tmp_path):
+    """LINKTYPE_LOOP: the BSD loopback header in network byte order."""
+    data = bytearray((TCPDUMP / "tcp_rst_diag_payload.pcap").read_bytes())  # LINKTYPE_NULL
+    struct.pack_into("<I", data, 20, 108)
+    pos = 24
+    while pos < len(data):
+        (caplen,) = struct.unpack_from("<I", data, pos + 8)
+        (family,) = struct.unpack_from("<I", data, pos + 16)
+        struct.pack_into(">I", data, pos + 16, family)
+        pos += 16 + caplen
+    p = tmp_path / "loop.pcap"
+    p.write_bytes(data)
+    loop = read_packets([str(p)])
+    null = read_packets([str(TCPDUMP / "tcp_rst_diag_payload.pcap")])
+    assert (loop["ip_ver"] == null["ip_ver"]).all() and (loop["ip_ver"] > 0).all()
+    assert (loop["sport"] == null["sport"]).all()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -151,6 +154,7 @@ def test_vlan_and_macs_are_in_the_key():
 def test_cli_csv_columns():
     res = run_cli("flows", TCPDUMP / "afs.pcap", "--format", "csv")
     assert res.returncode == 0, res.stderr
+    assert res.stderr == b""  # no progress bar when stderr is not a terminal
     header = res.stdout.decode().splitlines()[0].split(",")
     for col in ("src", "dst", "sport", "dport", "proto", "packets", "bytes", "interfaces"):
         assert col in header
@@ -180,3 +184,15 @@ def test_cli_table_and_output_file(tmp_path):
 def test_parquet_needs_output():
     res = run_cli("flows", TCPDUMP / "ssh.pcap", "--format", "parquet")
     assert res.returncode == 2 and b"--output" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="util-linux script is missing")
+def test_progress_bar_on_a_terminal(tmp_path):
+    """Under a pseudo-terminal the progress bar is drawn (and cleared) on stderr."""
+    cmd = f"{sys.executable} -m hashscope flows {MADE / 'mixed.pcapng'} -o {tmp_path / 'o.txt'}"
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    res = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                         env={**env, "TERM": "xterm"}, timeout=300)
+    assert res.returncode == 0
+    assert b"reading" in res.stdout  # script merges the terminal's output into stdout
+    assert (tmp_path / "o.txt").exists()
