@@ -1,0 +1,108 @@
+"""The Linux bonding transmit hash against vectors from the real Linux 6.1 kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import VECTORS
+
+from hashscope import read_packets
+from hashscope.columns import PACKET_DTYPE
+from hashscope.linux_hash import POLICIES, linux_slave_index, linux_xmit_hash
+
+#: (vector set, --vlan mode): linux-6.1 has its tags in the frame, the offload set had
+#: them out of band (the capture shows them re-inserted).
+SETS = [("linux-6.1", "inband"), ("linux-6.1-vlan-offload", "offload")]
+
+
+@pytest.fixture(scope="module", params=SETS, ids=[s for s, _ in SETS])
+def vector_set(request):
+    name, vlan = request.param
+    packets = read_packets([str(VECTORS / name / "frames.pcap")])
+    vectors = pd.read_csv(VECTORS / name / "vectors.csv.gz")
+    return name, vlan, packets, vectors
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_kernel_vectors(vector_set, policy):
+    name, vlan, packets, vectors = vector_set
+    rows = vectors[vectors["xmit_hash_policy"] == policy]
+    assert len(rows) == 5 * len(packets)  # slave counts 2, 3, 4, 5, 8
+    hash_, valid = linux_xmit_hash(packets, policy, vlan=vlan)
+    frame = rows["frame_index"].to_numpy()
+    got = np.full(len(rows), -1)
+    for n in np.unique(rows["slave_count"]):
+        sel = rows["slave_count"].to_numpy() == n
+        got[sel] = linux_slave_index(hash_, valid, int(n))[frame[sel]]
+    bad = got != rows["slave_index"].to_numpy()
+    if bad.any():
+        wrong = rows[bad]
+        pytest.fail(f"{name} {policy}: {bad.sum()}/{len(rows)} rows differ; kinds "
+                    f"{wrong['kind'].value_counts().to_dict()}; first frames "
+                    f"{sorted(set(wrong['frame_index']))[:20]}")
+
+
+def _frame(dst: str, src: str, payload: bytes) -> bytes:
+    return bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + payload
+
+
+def _ipv4(proto: int, src: str, dst: str, l4: bytes) -> bytes:
+    hdr = bytes([0x45, 0, 0, 20 + len(l4), 0, 0, 0x40, 0, 64, proto, 0, 0])
+    return b"\x08\x00" + hdr + bytes(map(int, src.split("."))) + \
+        bytes(map(int, dst.split("."))) + l4
+
+
+def _table(frames: list[bytes], tmp_path) -> np.ndarray:
+    import struct
+    path = tmp_path / "f.pcap"
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for f in frames:
+            out.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
+    table = read_packets([str(path)])
+    assert table.dtype == PACKET_DTYPE
+    return table
+
+
+def test_note_worked_examples(tmp_path):
+    """Examples 1-6 of the research note (linux_bonding.md section 6), 5.18+ rows."""
+    dst, src = "3c:fd:fe:12:34:56", "00:1b:21:aa:bb:01"
+    tcp = bytes.fromhex("c93a01bb") + bytes(16)
+    echo = bytes([8, 0, 0, 0, 0x12, 0x34, 0, 1])
+    v6udp = (b"\x86\xdd" + bytes([0x60, 0, 0, 0, 0, 8, 17, 64])
+             + bytes.fromhex("20010db8000000000000000000000010")
+             + bytes.fromhex("20010db8000000010000000000000053")
+             + bytes.fromhex("9c400035") + bytes(4))
+    tagged = (b"\x81\x00" + (0x0064).to_bytes(2, "big") + _ipv4(6, "1.2.3.4", "5.6.7.8", tcp))
+    frames = [_frame(dst, src, _ipv4(6, "192.168.1.10", "10.0.0.20", tcp)),
+              _frame(dst, src, _ipv4(1, "192.168.1.10", "10.0.0.20", echo)),
+              _frame(dst, src, v6udp),
+              _frame(dst, "52:54:00:12:34:56", tagged)]
+    t = _table(frames, tmp_path)
+    expect = {
+        "layer2": [0x0857, None, None, None],
+        "layer2+3": [0x1E1FBF22, None, 0x4242C44E, None],
+        "layer3+4": [0x52D29B9A, 0x061CC8A9, 0x3BBB9BD5, None],
+        "vlan+srcmac": [None, None, None, 0x406032],
+    }
+    for policy, values in expect.items():
+        h, valid = linux_xmit_hash(t, policy)
+        assert valid.all()
+        for i, v in enumerate(values):
+            if v is not None:
+                assert int(h[i]) == v, (policy, i, hex(int(h[i])), hex(v))
+    h, valid = linux_xmit_hash(t, "vlan+srcmac", vlan="inband")  # no out-of-band tag
+    assert int(h[3]) == 0x406056
+    assert list(linux_slave_index(np.array([0x52D29B9A] * 3, np.uint32), np.array(
+        [True, True, False]), 3)) == [1, 1, -1]
+
+
+def test_bad_arguments():
+    empty = np.zeros(0, dtype=PACKET_DTYPE)
+    with pytest.raises(ValueError):
+        linux_xmit_hash(empty, "layer5")
+    with pytest.raises(ValueError):
+        linux_xmit_hash(empty, "layer2", vlan="sideways")
+    h, valid = linux_xmit_hash(empty, "encap3+4")
+    assert h.dtype == np.uint32 and valid.dtype == bool and len(h) == 0
