@@ -1,0 +1,28 @@
+"""Vectorized address text equals the standard library's."""
+
+import ipaddress
+
+import numpy as np
+
+from hashscope.format import format_addresses, format_macs, mac_text
+
+
+def test_addresses_and_macs_match_the_standard_library():
+    rng = np.random.default_rng(3)
+    n = 2000
+    ver = rng.choice(np.array([0, 4, 6], np.uint8), n)
+    hi = rng.integers(0, 2**64, n, dtype=np.uint64)
+    lo = rng.integers(0, 2**64, n, dtype=np.uint64)
+    lo[::7] = 0  # runs of zeros for IPv6 compression
+    got = format_addresses(ver, hi, lo)
+    for v, h, low, text in zip(ver, hi, lo, got, strict=True):
+        if v == 4:
+            assert text == str(ipaddress.IPv4Address(int(low) & 0xFFFFFFFF))
+        elif v == 6:
+            assert text == str(ipaddress.IPv6Address((int(h) << 64) | int(low)))
+        else:
+            assert text == ""
+    macs = rng.integers(0, 2**48, n, dtype=np.uint64)
+    present = rng.random(n) < 0.9
+    for m, p, text in zip(macs, present, format_macs(macs, present), strict=True):
+        assert text == (mac_text(int(m)) if p else "")
