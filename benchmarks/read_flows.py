@@ -43,29 +43,26 @@ def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     ports[:, 1] = rng.choice(np.array([5201, 443, 8443, 9000, 5202, 5203], np.uint16), n_flows)
     pb = ports.astype(">u2").view(np.uint8).reshape(n_flows, 4)
 
+    def ipv4(rows, l3, proto, first_octet):
+        """An IPv4 header at l3 (random addresses in first_octet/8) and the ports after it."""
+        t[rows, l3 - 2 : l3] = (0x08, 0x00)
+        t[rows, l3] = 0x45
+        t[rows, l3 + 8] = 64
+        t[rows, l3 + 9] = proto
+        t[rows, l3 + 12 : l3 + 20] = rng.integers(0, 256, (rows.sum(), 8), dtype=np.uint8)
+        t[rows, l3 + 12] = first_octet
+        t[rows, l3 + 20 : l3 + 24] = pb[rows]
+        lenpos[rows] = l3 + 2
+
     v4 = kind == 0
-    t[v4, 12:14] = (0x08, 0x00)
-    t[v4, 14] = 0x45
-    t[v4, 22] = 64
-    t[v4, 23] = 6
-    t[v4, 26:34] = rng.integers(0, 256, (v4.sum(), 8), dtype=np.uint8)
-    t[v4, 26] = 10
-    t[v4, 34:38] = pb[v4]
+    ipv4(v4, 14, 6, 10)
     t[v4, 46:50] = (0x50, 0x10, 0xFF, 0xFF)  # data offset 5, ACK, window
-    lenpos[v4] = 16
 
     vl = kind == 1
     t[vl, 12:14] = (0x81, 0x00)
     t[vl, 14:16] = (rng.integers(1, 4095, vl.sum()).astype(">u2").view(np.uint8)
                     .reshape(-1, 2))
-    t[vl, 16:18] = (0x08, 0x00)
-    t[vl, 18] = 0x45
-    t[vl, 26] = 64
-    t[vl, 27] = 17
-    t[vl, 30:38] = rng.integers(0, 256, (vl.sum(), 8), dtype=np.uint8)
-    t[vl, 30] = 192
-    t[vl, 38:42] = pb[vl]
-    lenpos[vl] = 20
+    ipv4(vl, 18, 17, 192)
 
     v6 = kind == 2
     t[v6, 12:14] = (0x86, 0xDD)

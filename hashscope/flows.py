@@ -9,8 +9,6 @@ of flows, never the number of packets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -207,10 +205,3 @@ def interface_lists(ifmask: np.ndarray, names: list[str]) -> np.ndarray:
         labels.append(",".join(n for i, n in enumerate(names) if m >> i & 1))
     return np.array(labels, dtype=object)[inverse] if len(uniq) else np.array([], dtype=object)
 
-
-def flows_from_packets(tables: Iterable[np.ndarray], interface_names: list[str]) -> pd.DataFrame:
-    """Flow table from packet tables (convenience for notebooks and tests)."""
-    ft = FlowTable()
-    for t in tables:
-        ft.add(t)
-    return ft.frame(interface_names)

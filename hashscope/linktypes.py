@@ -26,9 +26,6 @@ NAMES = {
 
 SUPPORTED = frozenset(NAMES)
 
-#: Link types whose frames carry both MAC addresses (the MAC-based hash policies need them).
-WITH_MACS = frozenset({ETHERNET})
-
 
 def describe(linktype: int) -> str:
     return NAMES.get(linktype, f"link type {linktype}")
