@@ -182,18 +182,21 @@ def icmp_has_id(t):
 
 
 @njit(cache=True)
-def skb_flow_get_icmp_tci(f, thoff, word):
-    """net/core/flow_dissector.c skb_flow_get_icmp_tci (5.12+ byte order of the id).
+def skb_flow_get_icmp_tci(f, thoff, word, era):
+    """net/core/flow_dissector.c skb_flow_get_icmp_tci (5.5+; the id in host order 5.12+).
 
     ``word`` is the current key (type | code << 8 | id << 16), returned unchanged when the
-    8-byte ICMP header is not all in the frame.
+    8-byte ICMP header is not all in the frame, or before 5.5 (``era``: see linux_kernels).
     """
-    if not has(f, thoff, 8):
+    icmp_mode = (era >> 4) & 3
+    if icmp_mode == 0 or not has(f, thoff, 8):
         return word
     t = u8(f, thoff)
     ident = np.uint32(0)
     if icmp_has_id(t):
         ident = be16(f, thoff + 4)
+        if icmp_mode == 1:  # 5.5 - 5.11: the raw __be16, i.e. byte-swapped on x86
+            ident = ((ident & np.uint32(0xFF)) << np.uint32(8)) | (ident >> np.uint32(8))
         if ident == 0:
             ident = np.uint32(1)
     return t | (u8(f, thoff + 1) << np.uint32(8)) | (ident << np.uint32(16))
@@ -241,11 +244,12 @@ def _gre(f, nhoff):
 
 
 @njit(cache=True)
-def skb_flow_dissect(f, proto, nhoff, hwtag):
+def skb_flow_dissect(f, proto, nhoff, hwtag, era):
     """__skb_flow_dissect with flow_keys_bonding, flags 0 (net/core/flow_dissector.c, 6.1).
 
     Returns (ok, addr_type, src word, dst word, ports word, icmp word). ``hwtag``: the skb
-    carries an out-of-band VLAN tag (the first VLAN case then takes skb->protocol).
+    carries an out-of-band VLAN tag (the first VLAN case then takes skb->protocol). ``era``:
+    the kernel profile code (before 5.5 the bonding key set has no ICMP key).
     """
     at, src, dst = ADDR_NONE, np.uint32(0), np.uint32(0)
     ports, icmp = np.uint32(0), np.uint32(0)
@@ -345,7 +349,7 @@ def skb_flow_dissect(f, proto, nhoff, hwtag):
         elif ip_proto == 137:
             proto, fd = 0x8847, 2
         elif ip_proto == 1 or ip_proto == 58:
-            icmp = skb_flow_get_icmp_tci(f, nhoff, icmp)
+            icmp = skb_flow_get_icmp_tci(f, nhoff, icmp, era)
         if not is_frag:
             ports = skb_flow_get_ports(f, nhoff, ip_proto)
         if fd == 2 or fd == 3:

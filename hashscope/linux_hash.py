@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .errors import HashscopeError
 from .linux_dissect import (
     ADDR_TIPC,
     ADDR_V4,
@@ -37,6 +38,7 @@ from .linux_dissect import (
     skb_flow_get_ports,
     u8,
 )
+from .linux_kernels import KernelProfile, kernel_profile
 
 #: xmit_hash_policy names, numbered as the kernel numbers them (BOND_XMIT_POLICY_*).
 POLICIES = {"layer2": 0, "layer3+4": 1, "layer2+3": 2, "encap2+3": 3, "encap3+4": 4,
@@ -47,14 +49,21 @@ CHUNK = 1 << 16  #: packets per compiled pass (bounds the rebuilt-frame memory)
 
 
 @njit(cache=True)
-def bond_eth_hash(f):
-    """bond_eth_hash (bond_main.c, 5.15+): dst MAC[5] ^ src MAC[5] ^ be16 h_proto; 0 if short.
+def bond_eth_hash(f, era):
+    """bond_eth_hash (bond_main.c): dst MAC[5] ^ src MAC[5] ^ the type; 0 if short.
 
-    (3.15 - 5.14 used the raw __be16 type, 3.13 - 3.14 no type at all.)
+    The type term by era: 5.15+ be16_to_cpu(h_proto) (IPv4: 0x0800); 3.15 - 5.14 the raw
+    __be16 loaded on x86 (IPv4: 0x0008); 3.13 - 3.14 none.
     """
     if not has(f, 0, 14):
         return np.uint32(0)
-    return u8(f, 5) ^ u8(f, 11) ^ be16(f, 12)
+    h = u8(f, 5) ^ u8(f, 11)
+    eth_mode = era & 3
+    if eth_mode == 2:
+        h ^= be16(f, 12)
+    elif eth_mode == 1:
+        h ^= u8(f, 12) | (u8(f, 13) << np.uint32(8))
+    return h
 
 
 @njit(cache=True)
@@ -68,16 +77,17 @@ def bond_vlan_srcmac_hash(f, tci):
 
 
 @njit(cache=True)
-def bond_ip_hash(h, src, dst, policy):
-    """bond_ip_hash (bond_main.c): fold the address words into h; >> 1 for the *3+4 policies.
+def bond_ip_hash(h, src, dst, policy, era):
+    """bond_ip_hash (bond_main.c): fold the address words into h, then maybe drop a bit.
 
-    5.18+ (49aefd131739); 4.14 - 5.17 shifted every folded policy. Works on scalars and on
-    uint32 arrays alike.
+    ``>> 1``: 5.18+ (49aefd131739) for layer3+4 and encap3+4 only; 4.14 - 5.17
+    (b5f862180d70) for every folded policy; before 4.14 never.
     """
     h = h ^ dst ^ src
     h = h ^ (h >> np.uint32(16))
     h = h ^ (h >> np.uint32(8))
-    if policy == LAYER34 or policy == ENCAP34:
+    shift = (era >> 2) & 3
+    if shift == 1 or (shift == 2 and (policy == LAYER34 or policy == ENCAP34)):
         h = h >> np.uint32(1)
     return h
 
@@ -123,16 +133,17 @@ def bond_flow_ip(f, l2_proto, nhoff, ip_proto, l34):
 
 
 @njit(cache=True)
-def bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag):
+def bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag, era):
     """bond_flow_dissect (bond_main.c, 5.15+): (ok, src, dst, ports word, icmp word).
 
     layer2+3 / layer3+4: bond_flow_ip, and for an ICMP/ICMPv6 error (5.5+) the embedded
-    header, parsed as the outer family, replaces addresses and ports. encap2+3 / encap3+4:
+    header, parsed as the outer family, replaces addresses and ports. Before 5.5 an ICMP
+    packet hashes like any portless protocol. encap2+3 / encap3+4:
     the generic flow dissector (see linux_dissect.skb_flow_dissect).
     """
     z = np.uint32(0)
     if policy == ENCAP23 or policy == ENCAP34:
-        ok, at, src, dst, ports, icmp = skb_flow_dissect(f, l2_proto, nhoff, hwtag)
+        ok, at, src, dst, ports, icmp = skb_flow_dissect(f, l2_proto, nhoff, hwtag, era)
         if at != ADDR_V4 and at != ADDR_V6 and at != ADDR_TIPC:
             src = z
         if at != ADDR_V4 and at != ADDR_V6:
@@ -143,8 +154,8 @@ def bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag):
     if not ok:
         return False, z, z, z, z
     icmp = z
-    if ip_proto == 1 or ip_proto == 58:
-        icmp = skb_flow_get_icmp_tci(f, nhoff, z)
+    if (ip_proto == 1 or ip_proto == 58) and (era >> 4) & 3:
+        icmp = skb_flow_get_icmp_tci(f, nhoff, z, era)
         if not icmp_is_err(ip_proto, icmp & np.uint32(0xFF)):
             return True, src, dst, ports, icmp
         ok, nhoff, ip_proto, src, dst, ports = bond_flow_ip(f, l2_proto, nhoff + 8, ip_proto,
@@ -155,25 +166,26 @@ def bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag):
 
 
 @njit(cache=True)
-def bond_xmit_hash(f, policy, l2_proto, tci, hwtag):
-    """__bond_xmit_hash (bond_main.c, 5.18+): the 32-bit transmit hash of one frame.
+def bond_xmit_hash(f, policy, l2_proto, tci, hwtag, era):
+    """__bond_xmit_hash (bond_main.c, 3.13+): the 32-bit transmit hash of one frame.
 
+    ``era``: :meth:`hashscope.linux_kernels.KernelProfile.code`.
     encap3+4's skb->l4_hash shortcut (a socket or NIC hash) cannot be seen in a capture
     and is not modelled.
     """
     if policy == VLAN_SRCMAC:
         return bond_vlan_srcmac_hash(f, tci)
     if policy == LAYER2:
-        return bond_eth_hash(f)
+        return bond_eth_hash(f, era)
     nhoff = packet_network_offset(f, l2_proto)
-    ok, src, dst, ports, icmp = bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag)
+    ok, src, dst, ports, icmp = bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag, era)
     if not ok:
-        return bond_eth_hash(f)
+        return bond_eth_hash(f, era)
     if policy == LAYER23 or policy == ENCAP23:
-        h = bond_eth_hash(f)
+        h = bond_eth_hash(f, era)
     else:
         h = icmp if icmp >> np.uint32(16) else ports
-    return bond_ip_hash(h, src, dst, policy)
+    return bond_ip_hash(h, src, dst, policy, era)
 
 
 @njit(cache=True)
@@ -199,12 +211,12 @@ def packet_network_offset(f, l2_proto):
 
 
 @njit(cache=True)
-def _hash_kernel(buf, kn, caplen, shift, l2_proto, tci, policy, out, valid):
+def _hash_kernel(buf, kn, caplen, shift, l2_proto, tci, policy, era, out, valid):
     miss = np.zeros(1, dtype=np.uint8)
     for i in range(buf.shape[0]):
         miss[0] = 0
         f = (buf[i], kn[i], np.int64(shift[i]), np.int64(caplen[i]) - shift[i], miss)
-        out[i] = bond_xmit_hash(f, policy, np.int64(l2_proto[i]), tci[i], shift[i] != 0)
+        out[i] = bond_xmit_hash(f, policy, np.int64(l2_proto[i]), tci[i], shift[i] != 0, era)
         valid[i] = miss[0] == 0
 
 
@@ -231,15 +243,21 @@ def vlan_offload_view(packets: np.ndarray, vlan: str = "offload"):
     return shift, proto, tci
 
 
-def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload"
+def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
+                    kernel: KernelProfile | str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """bond_xmit_hash of every packet (Linux 5.18+ / 6.x, x86): (hash uint32, valid bool).
+    """bond_xmit_hash of every packet (x86): (hash uint32, valid bool).
 
+    ``kernel``: a version ("6.1", "4.19") or profile; default the current era (5.18+).
     ``valid`` is False where the frame has no Ethernet header or where the hash would need
     bytes the packet table does not keep (past its 64 raw bytes and decoded fields).
     """
+    profile = kernel if isinstance(kernel, KernelProfile) else kernel_profile(kernel)
     if policy not in POLICIES:
         raise ValueError(f"unknown xmit_hash_policy {policy!r}; one of {list(POLICIES)}")
+    if policy not in profile.policies:
+        raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
+                             f"{profile.name}")
     n = len(packets)
     out = np.zeros(n, dtype=np.uint32)
     valid = np.zeros(n, dtype=bool)
@@ -249,7 +267,7 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload"
         sl = slice(lo, min(n, lo + CHUNK))
         buf, kn = frame_view(packets[sl])
         _hash_kernel(buf, kn, caplen[sl], shift[sl], proto[sl], tci[sl], POLICIES[policy],
-                     out[sl], valid[sl])
+                     profile.code(), out[sl], valid[sl])
     return out, valid & (packets["mac_ok"] == 3)
 
 

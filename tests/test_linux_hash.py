@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import VECTORS
+from frames import ether_frame, ipv4_packet, packet_table
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
@@ -43,28 +44,6 @@ def test_kernel_vectors(vector_set, policy):
                     f"{sorted(set(wrong['frame_index']))[:20]}")
 
 
-def _frame(dst: str, src: str, payload: bytes) -> bytes:
-    return bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + payload
-
-
-def _ipv4(proto: int, src: str, dst: str, l4: bytes) -> bytes:
-    hdr = bytes([0x45, 0, 0, 20 + len(l4), 0, 0, 0x40, 0, 64, proto, 0, 0])
-    return b"\x08\x00" + hdr + bytes(map(int, src.split("."))) + \
-        bytes(map(int, dst.split("."))) + l4
-
-
-def _table(frames: list[bytes], tmp_path) -> np.ndarray:
-    import struct
-    path = tmp_path / "f.pcap"
-    with open(path, "wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for f in frames:
-            out.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
-    table = read_packets([str(path)])
-    assert table.dtype == PACKET_DTYPE
-    return table
-
-
 def test_note_worked_examples(tmp_path):
     """Examples 1-6 of the research note (linux_bonding.md section 6), 5.18+ rows."""
     dst, src = "3c:fd:fe:12:34:56", "00:1b:21:aa:bb:01"
@@ -74,12 +53,12 @@ def test_note_worked_examples(tmp_path):
              + bytes.fromhex("20010db8000000000000000000000010")
              + bytes.fromhex("20010db8000000010000000000000053")
              + bytes.fromhex("9c400035") + bytes(4))
-    tagged = (b"\x81\x00" + (0x0064).to_bytes(2, "big") + _ipv4(6, "1.2.3.4", "5.6.7.8", tcp))
-    frames = [_frame(dst, src, _ipv4(6, "192.168.1.10", "10.0.0.20", tcp)),
-              _frame(dst, src, _ipv4(1, "192.168.1.10", "10.0.0.20", echo)),
-              _frame(dst, src, v6udp),
-              _frame(dst, "52:54:00:12:34:56", tagged)]
-    t = _table(frames, tmp_path)
+    tagged = (b"\x81\x00" + (0x0064).to_bytes(2, "big") + ipv4_packet(6, "1.2.3.4", "5.6.7.8", tcp))
+    frames = [ether_frame(dst, src, ipv4_packet(6, "192.168.1.10", "10.0.0.20", tcp)),
+              ether_frame(dst, src, ipv4_packet(1, "192.168.1.10", "10.0.0.20", echo)),
+              ether_frame(dst, src, v6udp),
+              ether_frame(dst, "52:54:00:12:34:56", tagged)]
+    t = packet_table(frames, tmp_path)
     expect = {
         "layer2": [0x0857, None, None, None],
         "layer2+3": [0x1E1FBF22, None, 0x4242C44E, None],
