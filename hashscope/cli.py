@@ -14,15 +14,12 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
-from .errors import CaptureWarning, HashscopeError
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Which bond/LAG member every flow of a packet capture takes, and why.",
-    context_settings={"help_option_names": ["-h", "--help"]},
+from . import (
+    __version__,
+    cli_bond,  # noqa: F401 - registers analyze, compare, assign, policies
 )
+from .cli_common import app, progress_enabled, warn
+from .errors import HashscopeError
 
 
 class FlowFormat(StrEnum):
@@ -30,14 +27,6 @@ class FlowFormat(StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
-
-
-def _warn(w: CaptureWarning) -> None:
-    typer.echo(f"hashscope: warning: {w}", err=True)
-
-
-def _progress_enabled() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 @app.command()
@@ -67,8 +56,8 @@ def flows(
     from .output import write_flows
     from .progress import ByteProgress
 
-    with ByteProgress(enabled=_progress_enabled()) as progress:
-        result = read_flows(captures, on_warning=_warn, on_progress=progress.update,
+    with ByteProgress(enabled=progress_enabled()) as progress:
+        result = read_flows(captures, onwarning=warn, on_progress=progress.update,
                             on_start=progress.start)
     write_flows(result, fmt.value, output, top)
 

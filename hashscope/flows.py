@@ -51,11 +51,12 @@ def packet_keys(pk):
 
 
 @njit(cache=True, nogil=True)
-def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n):
+def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n, fids):
     """Add the packets of table ``pk`` to the flow table; returns the new flow count.
 
     ``pkt_words``/``pkt_hashes`` come from :func:`packet_keys`. stats columns:
-    packets, bytes, first ns, last ns. The caller guarantees room for one new
+    packets, bytes, first ns, last ns. ``fids`` receives each packet's flow index (-1:
+    not decoded). The caller guarantees room for one new
     flow per packet and a load factor of at most 1/2.
     """
     mask = np.uint64(slots.shape[0] - 1)
@@ -64,6 +65,7 @@ def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n)
         r = pk[i]
         if r.depth == DEPTH_NONE:
             skipped += 1
+            fids[i] = -1
             continue
         w = pkt_words[i]
         h = pkt_hashes[i]
@@ -92,6 +94,7 @@ def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n)
                 if same:
                     break
             s = (s + np.uint64(1)) & mask
+        fids[i] = f
         stats[f, 0] += 1
         stats[f, 1] += r.wirelen
         if r.ts_ns < stats[f, 2]:
@@ -142,21 +145,24 @@ class FlowTable:
             self.slots = _rehash(self.hashes, self.n, size)
 
     def add(self, packets: np.ndarray, keys: tuple[np.ndarray, np.ndarray] | None = None
-            ) -> None:
-        """Add a packet table (PACKET_DTYPE) to the flows.
+            ) -> np.ndarray:
+        """Add a packet table (PACKET_DTYPE) to the flows; returns each packet's flow index.
 
         ``keys``: its :func:`packet_keys`, when already computed (e.g. in a reader thread).
+        Flow indices are rows of :meth:`frame` before sorting (its ``flow`` column).
         """
         if len(packets) and packets["iface"].max() >= MAX_INTERFACES:
             raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
         self._reserve(len(packets))
         words, hashes = keys if keys is not None else packet_keys(packets)
+        fids = np.empty(len(packets), dtype=np.int64)
         self.n, skipped = accumulate(packets, words, hashes, self.slots, self.hashes,
-                                     self.keys, self.stats, self.ifmask, self.n)
+                                     self.keys, self.stats, self.ifmask, self.n, fids)
         self.undecoded_packets += skipped
+        return fids
 
     def frame(self, interface_names: list[str]) -> pd.DataFrame:
-        """The flows as a DataFrame, largest (by bytes) first."""
+        """The flows as a DataFrame, largest (by bytes) first, indexed by flow index."""
         return flow_frame(self.keys[: self.n], self.stats[: self.n], self.ifmask[: self.n],
                           interface_names)
 
@@ -194,7 +200,9 @@ def flow_frame(keys: np.ndarray, stats: np.ndarray, ifmask: np.ndarray,
     for col in ("vlan", "inner_vlan"):
         df[col] = df[col].mask(df[col] < 0)
     order = np.lexsort((-df["packets"].to_numpy(), -df["bytes"].to_numpy()))
-    return df.iloc[order].reset_index(drop=True)
+    out = df.iloc[order]
+    out.index.name = "flow"  # the flow index FlowTable.add gave each packet
+    return out
 
 
 def interface_lists(ifmask: np.ndarray, names: list[str]) -> np.ndarray:

@@ -1,16 +1,21 @@
-"""Writing flow tables: a terminal table, CSV, JSON or Parquet."""
+"""Writing flow tables (a terminal table, CSV, JSON or Parquet) and per-packet assignments."""
 
 from __future__ import annotations
 
+import binascii
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from .api import FlowResult
 from .errors import HashscopeError
+from .members import Members
+from .policies import Assignment
 
 PROTOCOL_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 33: "dccp", 41: "ipv6",
                   47: "gre", 50: "esp", 51: "ah", 58: "icmpv6", 89: "ospf", 103: "pim",
@@ -88,3 +93,42 @@ def _table(result: FlowResult, top: int, output: Path | None) -> None:
         console.print(table)
         for n in notes:
             console.print(n)
+
+
+def link_labels(members: Members, names: bool) -> np.ndarray:
+    """Text per link code + 3 (LINK_NOT_SENT, LINK_ALL, LINK_UNKNOWN, then members)."""
+    label = members.names if names else [str(i) for i in range(members.count)]
+    everywhere = ";".join(label[i] for i in members.usable)
+    return np.array(["", everywhere, "", *label], dtype=object)
+
+
+def write_assignments(batches: Iterable[tuple[np.ndarray, Assignment]], members: Members,
+                      output: Path | None) -> int:
+    """One CSV row per packet: packet, hash (hex), link (index), member (name); rows written.
+
+    ``hash`` is empty where the policy defines none for the frame; ``link`` and ``member``
+    are empty where the frame is not sent by the bond or its member cannot be predicted, and
+    list every member that is up (``;``-separated) for a frame sent on all of them.
+    """
+    index_text, name_text = link_labels(members, False), link_labels(members, True)
+    fh = open(output, "w", newline="") if output is not None else sys.stdout  # noqa: SIM115
+    done = 0
+    try:
+        fh.write("packet,hash,link,member\n")
+        for pk, a in batches:
+            hexes = np.frombuffer(binascii.hexlify(a.hash.astype(">u4").tobytes()), dtype="S8")
+            hexes = np.where(a.has_hash, hexes.astype(str), "")
+            code = a.link + 3
+            pd.DataFrame({"packet": np.arange(done, done + len(pk)), "hash": hexes,
+                          "link": index_text[code], "member": name_text[code]}).to_csv(
+                fh, header=False, index=False)
+            done += len(pk)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise HashscopeError(f"{output or 'stdout'}: cannot write: {exc.strerror or exc}") \
+            from None
+    finally:
+        if output is not None:
+            fh.close()
+    return done

@@ -1,0 +1,84 @@
+"""The member links of a bond: names in enslave/port order, and which of them are up.
+
+``--links 4`` gives members named 0..3; ``--links eth0,eth1,eth2`` names them, in the
+order the bond lists them (enslave order: the order of the ``Slave Interface:`` blocks in
+/proc/net/bonding/bondX, of the ``laggport:`` lines of ``ifconfig lagg0``). ``--down``
+marks members that have no link; how a down member changes the choice is the bond's own
+rule (the usable-slave array, a walk to the next usable member, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HashscopeError
+
+MAX_LINKS = 64
+
+#: Link codes in an assignment besides member indices.
+LINK_UNKNOWN = -1  #: sent, but the member cannot be predicted (or no member is up)
+LINK_ALL = -2  #: sent on every member that is up (broadcast)
+LINK_NOT_SENT = -3  #: not transmitted by the bonded host (see --local)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The member links, in the bond's order."""
+
+    names: tuple[str, ...]
+    down: frozenset[int] = frozenset()
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    @property
+    def up(self) -> np.ndarray:
+        """Bool per member: has link."""
+        return np.array([i not in self.down for i in range(self.count)], dtype=bool)
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Indices of the members that are up, in order (Linux's usable-slave array)."""
+        return np.flatnonzero(self.up)
+
+    def label(self, index: int) -> str:
+        return self.names[index]
+
+
+def parse_links(links: str | int | None, down: Sequence[str] = (), default: int = 2
+                ) -> Members:
+    """Members from ``--links`` (a count or comma-separated names) and ``--down``.
+
+    ``down`` entries are member names or 0-based indices.
+    """
+    if links is None or str(links).strip() == "":
+        names = tuple(str(i) for i in range(default))
+    elif str(links).strip().isdigit():
+        n = int(str(links).strip())
+        if not 1 <= n <= MAX_LINKS:
+            raise HashscopeError(f"--links {links}: a bond has 1 to {MAX_LINKS} members")
+        names = tuple(str(i) for i in range(n))
+    else:
+        names = tuple(part.strip() for part in str(links).split(","))
+        if any(not name for name in names):
+            raise HashscopeError(f"--links {links!r}: an empty member name")
+        if len(set(names)) != len(names):
+            raise HashscopeError(f"--links {links!r}: a member is named twice")
+        if len(names) > MAX_LINKS:
+            raise HashscopeError(f"--links: a bond has at most {MAX_LINKS} members")
+    index = {name: i for i, name in enumerate(names)}
+    marked = set()
+    for item in down:
+        for name in str(item).split(","):
+            name = name.strip()
+            if name in index:
+                marked.add(index[name])
+            elif name.isdigit() and int(name) < len(names):
+                marked.add(int(name))
+            else:
+                raise HashscopeError(f"--down {name!r}: not a member of {','.join(names)}")
+    return Members(names, frozenset(marked))

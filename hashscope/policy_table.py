@@ -1,0 +1,77 @@
+"""The policy registry's entries: one adapter per family from the hash core to assigners.
+
+Importing this module registers every policy in :mod:`hashscope.policies`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import HashscopeError
+from .linux_hash import POLICIES as LINUX_POLICIES
+from .linux_hash import linux_xmit_hash
+from .linux_modes import (
+    HASH_MODES,
+    MODES,
+    BalanceRR,
+    active_slave,
+    bond_3ad_xor_xmit,
+    broadcast,
+    tlb_alb_xmit,
+)
+from .policies import Assignment, Policy, Setup, register
+
+LINUX_SUMMARY = {
+    "layer2": "source and destination MAC (last byte) and the ethertype",
+    "layer2+3": "MACs and IP addresses",
+    "layer3+4": "IP addresses and ports (ICMP echo id); fragments without ports",
+    "encap2+3": "MACs and the innermost IP addresses (tunnels dissected)",
+    "encap3+4": "the innermost IP addresses and ports (tunnels dissected)",
+    "vlan+srcmac": "VLAN id and source MAC (5.12+)",
+}
+LINUX_MODES = ("802.3ad", "balance-xor", "balance-rr", "active-backup", "broadcast",
+               "balance-tlb", "balance-alb")
+
+
+class LinuxBond:
+    """A Linux bond: xmit_hash_policy + mode over the members, for one kernel era."""
+
+    def __init__(self, policy: str, setup: Setup):
+        self.policy, self.setup = policy, setup
+        self.mode = setup.mode or "802.3ad"
+        if self.mode not in MODES:
+            raise HashscopeError(f"--mode {self.mode}: one of {', '.join(MODES)}")
+        if policy not in setup.kernel.policies:
+            raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
+                                 f"{setup.kernel.name}")
+        self.rr = (BalanceRR(setup.members, setup.kernel, setup.packets_per_slave)
+                   if self.mode == "balance-rr" else None)
+
+    def assign(self, packets: np.ndarray) -> Assignment:
+        s, n = self.setup, len(packets)
+        if self.mode in HASH_MODES:
+            h, valid = linux_xmit_hash(packets, self.policy, s.vlan, s.kernel)
+        else:
+            h, valid = np.zeros(n, np.uint32), np.zeros(n, bool)
+        if self.mode in ("balance-xor", "802.3ad"):
+            link = bond_3ad_xor_xmit(h, valid, s.members, s.kernel)
+        elif self.mode in ("balance-tlb", "balance-alb"):
+            link = tlb_alb_xmit(packets, h, valid, s.members, s.kernel,
+                                self.mode == "balance-alb", s.tlb_dynamic_lb)
+        elif self.rr is not None:
+            link = self.rr.assign(packets)
+        elif self.mode == "broadcast":
+            link = broadcast(n)
+        else:  # active-backup
+            link = np.full(n, active_slave(s.members), dtype=np.int64)
+        return Assignment(h, valid, link)
+
+
+def _linux(policy: str) -> Policy:
+    exactness = "exact (6.1 vectors)"
+    return Policy(policy, "linux", True, f"Linux bonding: {LINUX_SUMMARY[policy]}; "
+                  f"{exactness}", lambda setup: LinuxBond(policy, setup), modes=LINUX_MODES)
+
+
+for _name, _number in LINUX_POLICIES.items():
+    register(_linux(_name), str(_number))
