@@ -21,6 +21,11 @@ from . import (
 from .cli_common import app, progress_enabled, warn
 from .errors import HashscopeError
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click import ClickException
+except ImportError:  # pragma: no cover - older typer depends on click
+    from click import ClickException
+
 
 class FlowFormat(StrEnum):
     table = "table"
@@ -85,7 +90,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(141)
-    except __import__("click").ClickException as exc:
+    except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except MemoryError:

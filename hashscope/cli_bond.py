@@ -161,9 +161,11 @@ def compare(
         print_json({"packets": result.packets, "sent_packets": result.sent_packets,
                     "assumptions": result.assumptions, "policies": df.to_dict("records")})
     else:
+        empty = [] if len(df) else ["no policy could place any frame: the bonds hash "
+                                    "Ethernet frames, and this capture has none to hash"]
         print_compare(df, f"{len(df)} policies, {setup.members.count} members, "
                       f"{result.sent_packets} frames sent",
-                      _defaults(links, "", kernel, local) + result.assumptions)
+                      empty + _defaults(links, "", kernel, local) + result.assumptions)
 
 
 class AssignFormat(StrEnum):

@@ -177,7 +177,9 @@ def compare_frame(a: Analysis, link_bps: float | None) -> pd.DataFrame:
         if link_bps:
             row["best_aggregate_bps"] = best_aggregate(r.load.bytes[up], link_bps)
         rows.append(row)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=["policy", "accuracy", "max_mean", "worst_key_max_mean",
+                                     "cv", "jain", "busiest_share", "unpredicted_packets",
+                                     *(["best_aggregate_bps"] if link_bps else [])])
     return df.sort_values(["max_mean", "cv"], kind="stable").reset_index(drop=True)
 
 

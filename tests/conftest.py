@@ -29,3 +29,16 @@ def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None
     return subprocess.run([sys.executable, "-m", "hashscope", *map(str, args)],
                           input=stdin, capture_output=True, timeout=600,
                           env={**os.environ, **(env or {})})
+
+
+def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real CLI entry point in-process: (exit status, stdout, stderr)."""
+    from hashscope import cli
+
+    monkeypatch.setattr(sys, "argv", ["hashscope", *map(str, args)])
+    monkeypatch.delenv("HASHSCOPE_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+        sys.exit(0)
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err

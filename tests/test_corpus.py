@@ -3,22 +3,8 @@ clean error line, never a traceback. Runs the real CLI entry point in-process.""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import SHARED_TCPDUMP, TCPDUMP
-
-from hashscope import cli
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["hashscope", *args])
-    monkeypatch.delenv("HASHSCOPE_DEBUG", raising=False)
-    with pytest.raises(SystemExit) as info:
-        cli.main()
-        sys.exit(0)
-    out, err = capsys.readouterr()
-    return info.value.code or 0, out, err
+from conftest import SHARED_TCPDUMP, TCPDUMP, run_main
 
 
 def check_one(monkeypatch, capsys, path) -> int:
