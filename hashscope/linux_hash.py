@@ -38,6 +38,7 @@ from .linux_dissect import (
     skb_flow_get_ports,
     u8,
 )
+from .linux_fast import fast_hash
 from .linux_kernels import KernelProfile, kernel_profile
 
 #: xmit_hash_policy names, numbered as the kernel numbers them (BOND_XMIT_POLICY_*).
@@ -244,13 +245,14 @@ def vlan_offload_view(packets: np.ndarray, vlan: str = "offload"):
 
 
 def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
-                    kernel: KernelProfile | str | None = None
+                    kernel: KernelProfile | str | None = None, fast: bool = True
                     ) -> tuple[np.ndarray, np.ndarray]:
     """bond_xmit_hash of every packet (x86): (hash uint32, valid bool).
 
     ``kernel``: a version ("6.1", "4.19") or profile; default the current era (5.18+).
     ``valid`` is False where the frame has no Ethernet header or where the hash would need
     bytes the packet table does not keep (past its 64 raw bytes and decoded fields).
+    Common frames take :mod:`hashscope.linux_fast` (``fast=False``: the general path only).
     """
     profile = kernel if isinstance(kernel, KernelProfile) else kernel_profile(kernel)
     if policy not in POLICIES:
@@ -258,17 +260,28 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
     if policy not in profile.policies:
         raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
                              f"{profile.name}")
+    if vlan not in VLAN_MODES:
+        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
     n = len(packets)
     out = np.zeros(n, dtype=np.uint32)
     valid = np.zeros(n, dtype=bool)
-    shift, proto, tci = vlan_offload_view(packets, vlan)
-    caplen = packets["caplen"].astype(np.int64)
-    for lo in range(0, n, CHUNK):
-        sl = slice(lo, min(n, lo + CHUNK))
-        buf, kn = frame_view(packets[sl])
+    if fast:  # the common frames straight from the columns, on all cores
+        fast_hash(packets, POLICIES[policy], profile.code(), vlan == "offload", out, valid)
+    rest = np.flatnonzero(~valid)
+    if len(rest) == 0:
+        return out, valid
+    pk = packets[rest]
+    h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
+    shift, proto, tci = vlan_offload_view(pk, vlan)
+    caplen = pk["caplen"].astype(np.int64)
+    for lo in range(0, len(pk), CHUNK):
+        sl = slice(lo, min(len(pk), lo + CHUNK))
+        buf, kn = frame_view(pk[sl])
         _hash_kernel(buf, kn, caplen[sl], shift[sl], proto[sl], tci[sl], POLICIES[policy],
-                     profile.code(), out[sl], valid[sl])
-    return out, valid & (packets["mac_ok"] == 3)
+                     profile.code(), h[sl], ok[sl])
+    out[rest] = h
+    valid[rest] = ok & (pk["mac_ok"] == 3)
+    return out, valid
 
 
 def linux_slave_index(hash_: np.ndarray, valid: np.ndarray, n_slaves: int) -> np.ndarray:

@@ -85,3 +85,30 @@ def test_bad_arguments():
         linux_xmit_hash(empty, "layer2", vlan="sideways")
     h, valid = linux_xmit_hash(empty, "encap3+4")
     assert h.dtype == np.uint32 and valid.dtype == bool and len(h) == 0
+
+
+@pytest.mark.parametrize("kernel", ["6.1", "5.16", "5.10", "4.9", "3.14"])
+def test_fast_path_equals_the_general_path(kernel):
+    """The column fast path gives the frame walk's value on every frame it takes."""
+    from conftest import ROOT, TCPDUMP
+
+    paths = [ROOT / "captures" / "two-links-backup.pcapng", VECTORS / "linux-6.1" /
+             "frames.pcap", *sorted(TCPDUMP.glob("*.pcap*"))]
+    tables = []
+    for p in paths:
+        try:
+            tables.append(read_packets([str(p)]))
+        except Exception:  # noqa: BLE001 - unreadable corpus files are other tests' business
+            continue
+    packets = np.concatenate(tables)
+    taken = 0
+    for policy in POLICIES:
+        if policy == "vlan+srcmac" and kernel in ("5.10", "4.9", "3.14"):
+            continue
+        for vlan in ("offload", "inband"):
+            fast_h, fast_ok = linux_xmit_hash(packets, policy, vlan, kernel)
+            slow_h, slow_ok = linux_xmit_hash(packets, policy, vlan, kernel, fast=False)
+            assert (fast_ok == slow_ok).all(), (policy, vlan)
+            assert (fast_h[slow_ok] == slow_h[slow_ok]).all(), (policy, vlan)
+            taken += int(slow_ok.sum())
+    assert len(packets) > 39000 and taken > 0
