@@ -210,7 +210,8 @@ def assign(
     reader = CaptureReader(captures, on_warning=warn)
     write_assignments(assigned_batches(reader, make_assigner(p, setup), host),
                       setup.members, output)
-    for line in _defaults(links, mode, kernel, local) + ([] if host else [ALL_SENT]):
+    caveat = [p.caveat] if p.caveat else []
+    for line in _defaults(links, mode, kernel, local) + ([] if host else [ALL_SENT]) + caveat:
         typer.echo(f"hashscope: note: {line}", err=True)
 
 

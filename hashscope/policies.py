@@ -68,6 +68,7 @@ class Policy:
     make: Callable[[Setup], Assigner]
     keyed: bool = False  #: depends on a random key: without --seed, a distribution
     modes: tuple[str, ...] = ()  #: --mode values (first: the default)
+    caveat: str = ""  #: printed wherever the policy's results are
 
     @property
     def accuracy(self) -> str:

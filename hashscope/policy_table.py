@@ -67,10 +67,18 @@ class LinuxBond:
         return Assignment(h, valid, link)
 
 
+ENCAP34_CAVEAT = ("encap3+4: for traffic the bonded host originates itself (its own TCP "
+                  "connections, and UDP sockets that set a hash), the kernel uses the "
+                  "socket's random hash (skb->l4_hash) instead, which no capture shows: "
+                  "those frames' members are not predictable; the prediction holds for "
+                  "forwarded or bridged traffic and for frames injected with AF_PACKET")
+
+
 def _linux(policy: str) -> Policy:
-    exactness = "exact (6.1 vectors)"
     return Policy(policy, "linux", True, f"Linux bonding: {LINUX_SUMMARY[policy]}; "
-                  f"{exactness}", lambda setup: LinuxBond(policy, setup), modes=LINUX_MODES)
+                  "checked against the real 6.1 kernel",
+                  lambda setup: LinuxBond(policy, setup), modes=LINUX_MODES,
+                  caveat=ENCAP34_CAVEAT if policy == "encap3+4" else "")
 
 
 for _name, _number in LINUX_POLICIES.items():

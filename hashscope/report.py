@@ -89,6 +89,7 @@ def analysis_dict(a: Analysis, link_bps: float | None, top: int) -> dict:
     for r in a.results:
         up = r.setup.members.up
         entry = {"policy": r.policy.name, "accuracy": r.policy.accuracy, "setup": describe(r),
+                 "caveat": r.policy.caveat,
                  "members": member_frame(r, len(a.flows)).to_dict(orient="records"),
                  "unpredicted_packets": r.load.unknown_packets,
                  "imbalance": r.imbalance().as_dict(),
@@ -159,7 +160,8 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             ot.add_row(row.interface, str(row.packets), str(row.bytes),
                        f"{100 * row.bytes / total:.1f}%")
         c.print(ot)
-    for line in defaults + a.assumptions:
+    caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
+    for line in defaults + a.assumptions + caveats:
         c.print(f"note: {line}")
 
 
