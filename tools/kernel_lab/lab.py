@@ -1,0 +1,578 @@
+#!/usr/bin/env python3
+"""The kernel lab: ground truth from the real Linux bonding driver.
+
+Boots Debian's own kernel under QEMU (no KVM needed) with a small initramfs
+(busybox, the bonding/dummy/veth/8021q modules from the kernel package, and
+pktlab, a static injector/tap), builds bonds inside, replays captures into
+them with AF_PACKET and records which slave every frame left on.
+
+    lab.py all                      vectors + every scenario (the one command)
+    lab.py vectors [--out DIR]      the hash-core vectors, checked against tests/data/vectors
+    lab.py scenarios [NAME...]      replay captures/scenarios/*/input.pcap, rewrite their outputs
+    lab.py replay IN.pcap OUTDIR --mode M --policy P --slaves a,b [--vlan offload] [--local-mac MAC]
+    lab.py fetch                    download and build only (kernel, busybox, qemu, pktlab)
+
+Standard library only. Needs root for apt-get (only when something is missing).
+Downloads (with apt, from Debian's archive): the linux-image-*-amd64 package that
+linux-image-amd64 depends on, busybox-static, and qemu-system-x86 when
+qemu-system-x86_64 is missing. Everything goes to tools/kernel_lab/cache/.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CACHE = HERE / "cache"
+VECTORS = ROOT / "tests" / "data" / "vectors"
+SCENARIOS = ROOT / "captures" / "scenarios"
+
+POLICIES = ("encap2+3", "encap3+4", "layer2", "layer2+3", "layer3+4", "vlan+srcmac")
+COUNTS = (2, 3, 4, 5, 8)
+OFFLOAD_VIDS = (10, 300, 1234)
+# modules the guest loads (their dependencies are added from .modinfo)
+MODULES = ("virtio_pci", "virtio_blk", "bonding", "dummy", "veth", "8021q")
+# no devices made at load time: the jobs make and name their own
+MODULE_PARAMS = {"bonding": "max_bonds=0", "dummy": "numdummies=0"}
+
+
+def log(*a):
+    print("kernel_lab:", *a, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ---------------------------------------------------------------- fetch/build
+
+def apt_install(pkg):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log(f"apt-get install {pkg}")
+    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg],
+                       env=env, capture_output=True, text=True)
+    if r.returncode:
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg], env=env,
+            stdout=subprocess.DEVNULL)
+
+
+def kernel_package():
+    for attempt in (0, 1):
+        r = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], capture_output=True,
+                           text=True)
+        m = re.search(r"Depends:\s*(linux-image-\S+-amd64)\b", r.stdout)
+        if m:
+            return m.group(1)
+        if attempt == 0:
+            run(["apt-get", "update", "-qq"])
+    raise SystemExit("kernel_lab: apt-cache knows no linux-image-amd64")
+
+
+def apt_download(pkg, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    have = sorted(dest.glob(f"{pkg}_*.deb"))
+    if have:
+        return have[-1]
+    log(f"apt-get download {pkg}")
+    r = subprocess.run(["apt-get", "download", pkg], cwd=dest, capture_output=True, text=True)
+    if r.returncode:
+        run(["apt-get", "update", "-qq"])
+        run(["apt-get", "download", pkg], cwd=dest, capture_output=True)
+    return sorted(dest.glob(f"{pkg}_*.deb"))[-1]
+
+
+def modinfo_depends(ko: Path):
+    m = re.search(rb"\0depends=([^\0]*)\0", b"\0" + ko.read_bytes())
+    return [d for d in m.group(1).decode().split(",") if d] if m else []
+
+
+def setup():
+    """Download and build what the guest needs; returns a dict of paths."""
+    if not shutil.which("qemu-system-x86_64"):
+        apt_install("qemu-system-x86")
+    if not shutil.which("gcc"):
+        apt_install("gcc")
+    if not Path("/usr/lib/x86_64-linux-gnu/libc.a").exists():
+        apt_install("libc6-dev")
+    debs = CACHE / "debs"
+    kpkg = kernel_package()
+    kdeb = apt_download(kpkg, debs)
+    bdeb = apt_download("busybox-static", debs)
+    kdir = CACHE / "root" / kdeb.stem
+    if not (kdir / "boot").exists():
+        shutil.rmtree(kdir, ignore_errors=True)
+        kdir.mkdir(parents=True)
+        run(["dpkg-deb", "-x", str(kdeb), str(kdir)])
+    bdir = CACHE / "root" / bdeb.stem
+    if not (bdir / "bin").exists():
+        bdir.mkdir(parents=True, exist_ok=True)
+        run(["dpkg-deb", "-x", str(bdeb), str(bdir)])
+    vmlinuz = sorted((kdir / "boot").glob("vmlinuz-*"))[-1]
+    release = vmlinuz.name[len("vmlinuz-"):]
+    moddir = kdir / "lib" / "modules" / release / "kernel"
+    bypath = {p.name[:-3]: p for p in moddir.rglob("*.ko")}
+    order, seen = [], set()
+
+    def visit(name):
+        if name in seen:
+            return
+        seen.add(name)
+        if name not in bypath:
+            raise SystemExit(f"kernel_lab: module {name} not in {kdeb.name}")
+        for dep in modinfo_depends(bypath[name]):
+            visit(dep)
+        order.append(name)
+
+    for m in MODULES:
+        visit(m)
+    pktlab = CACHE / "pktlab"
+    src = HERE / "pktlab.c"
+    if not pktlab.exists() or pktlab.stat().st_mtime < src.stat().st_mtime:
+        run(["gcc", "-O2", "-Wall", "-static", "-o", str(pktlab), str(src)])
+    return {"vmlinuz": vmlinuz, "release": release, "modules": [(m, bypath[m]) for m in order],
+            "busybox": bdir / "bin" / "busybox", "pktlab": pktlab, "kernel_deb": kdeb.name,
+            "busybox_deb": bdeb.name}
+
+
+# ---------------------------------------------------------------- initramfs
+
+def cpio_newc(entries):
+    """entries: (path, mode, data bytes) with mode a full st_mode; directories have data b''."""
+    out = io.BytesIO()
+    ino = 1
+    for name, mode, data in entries + [("TRAILER!!!", 0, b"")]:
+        nb = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+        out.write(hdr.encode() + nb)
+        out.write(b"\0" * (-(110 + len(nb)) % 4))
+        out.write(data)
+        out.write(b"\0" * (-len(data) % 4))
+        ino += 1
+    return out.getvalue()
+
+
+def build_initramfs(env, script: str, files: dict) -> bytes:
+    d, f, x = 0o040755, 0o100644, 0o100755
+    entries = [(p, d, b"") for p in ("bin", "modules", "job", "proc", "sys", "dev", "tmp", "out")]
+    entries.append(("init", x, (HERE / "guest" / "init").read_bytes()))
+    entries.append(("bin/busybox", x, env["busybox"].read_bytes()))
+    entries.append(("bin/pktlab", x, env["pktlab"].read_bytes()))
+    entries.append(("modules/order", f, "".join(f"{m} {MODULE_PARAMS.get(m, '')}\n" for m, _ in env["modules"]).encode()))
+    for m, p in env["modules"]:
+        entries.append((f"modules/{m}.ko", f, p.read_bytes()))
+    entries.append(("job/run.sh", f, script.encode()))
+    for name, src in files.items():
+        entries.append((f"job/{name}", f, src if isinstance(src, bytes) else Path(src).read_bytes()))
+    return cpio_newc(entries)
+
+
+def boot(env, script: str, files: dict, disk_mb: int, timeout=3600) -> Path:
+    """Boot the guest with a job; returns the directory holding the guest's /out."""
+    rundir = CACHE / "run"
+    shutil.rmtree(rundir, ignore_errors=True)
+    rundir.mkdir(parents=True)
+    (rundir / "initramfs.cpio").write_bytes(build_initramfs(env, script, files))
+    disk = rundir / "out.img"
+    with open(disk, "wb") as fh:
+        fh.truncate(disk_mb << 20)
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "1",
+           "-nographic", "-no-reboot", "-nic", "none",
+           "-kernel", str(env["vmlinuz"]), "-initrd", str(rundir / "initramfs.cpio"),
+           "-append", "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init",
+           "-drive", f"file={disk},format=raw,if=virtio"]
+    t0 = time.monotonic()
+    log(f"booting {env['vmlinuz'].name} under QEMU (TCG)")
+    with open(rundir / "console.log", "wb") as con:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=con, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    log(f"guest done in {time.monotonic() - t0:.1f} s (qemu status {p.returncode})")
+    out = rundir / "out"
+    out.mkdir()
+    try:
+        with tarfile.open(disk) as tf:
+            tf.extractall(out)
+    except tarfile.TarError as e:
+        raise SystemExit(f"kernel_lab: no results from the guest ({e}); see {rundir}/console.log")
+    status = (out / "status.txt").read_text().strip() if (out / "status.txt").exists() else "?"
+    if status != "ok":
+        sys.stderr.write((out / "job.log").read_text()[-3000:] if (out / "job.log").exists() else "")
+        raise SystemExit(f"kernel_lab: the guest job failed; see {out}/job.log")
+    return out
+
+
+# ---------------------------------------------------------------- pcap helpers
+
+def read_pcap(path):
+    """[(sec, usec, data, orig_len)] of an Ethernet pcap."""
+    d = Path(path).read_bytes()
+    magic = d[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        raise SystemExit(f"kernel_lab: {path} is not a pcap file (convert pcapng with editcap -F pcap)")
+    nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    if struct.unpack(e + "I", d[20:24])[0] != 1:
+        raise SystemExit(f"kernel_lab: {path}: link type is not Ethernet")
+    off, out = 24, []
+    while off + 16 <= len(d):
+        s, f, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
+        off += 16
+        out.append((s, f // 1000 if nsec else f, d[off:off + cl], ol))
+        off += cl
+    return out
+
+
+def write_pcapng(path, interfaces, records):
+    """interfaces: names; records: (iface_index, sec, usec, data, orig_len), in order."""
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = len(body) + 12
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+
+    with open(path, "wb") as fh:
+        fh.write(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+                       + opt(4, b"hashscope kernel lab") + opt(0, b"")))
+        for name in interfaces:
+            fh.write(block(1, struct.pack("<HHI", 1, 0, 0) + opt(2, name.encode())
+                           + opt(9, b"\x06") + opt(0, b"")))
+        for i, s, us, data, ol in records:
+            ts = s * 1_000_000 + us
+            fh.write(block(6, struct.pack("<IIIII", i, ts >> 32, ts & 0xFFFFFFFF, len(data), ol)
+                           + data))
+
+
+def frame_kind(fr: bytes, strip_outer_tag=False) -> str:
+    """The `kind` label of the vector sets (what the frame is, before any hashing)."""
+    if strip_outer_tag and fr[12:14] == b"\x81\x00":
+        fr = fr[:12] + fr[16:]
+    et, p = fr[12:14], fr[14:]
+    if et == b"\x88\xa8" or (et == b"\x81\x00" and fr[16:18] in (b"\x81\x00", b"\x88\xa8")):
+        return "qinq"
+    if et == b"\x81\x00":
+        return "vlan"
+    if et == b"\x08\x06":
+        return "arp"
+    if et == b"\x08\x00":
+        if len(p) < 20:
+            return "trunc"
+        ihl = (p[0] & 15) * 4
+        if len(p) < ihl or len(p) < struct.unpack("!H", p[2:4])[0]:
+            return "trunc"
+        if struct.unpack("!H", p[6:8])[0] & 0x3FFF:
+            return "frag"
+        if ihl > 20:
+            return "v4opts"
+        if p[9] in (4, 41):
+            return "ipip"
+        if p[9] == 47 and p[ihl + 2:ihl + 4] in (b"\x08\x00", b"\x86\xdd"):
+            return "gre"
+        return "v4"
+    if et == b"\x86\xdd":
+        return {0: "v6ext", 44: "v6frag", 4: "sit", 41: "sit"}.get(p[6], "v6")
+    return "other"
+
+
+# ---------------------------------------------------------------- vectors
+
+VECTOR_SETS = (("linux-6.1", False), ("linux-6.1-vlan-offload", True))
+# CRLF line ends, as Python's csv module writes them (the committed files have them)
+HEADER = "frame_index,kind,kernel,mode,xmit_hash_policy,slave_count,slave_index\r\n"
+
+
+def vectors_script():
+    lines = ["log vectors"]
+    for pol in POLICIES:
+        for n in COUNTS:
+            names = [f"dummy{i}" for i in range(n)]
+            lines += [f"dummies {' '.join(names)}",
+                      f"mkbond bond0 balance-xor {pol}",
+                      f"enslave bond0 {' '.join(names)}",
+                      f"vlans bond0 {' '.join(map(str, OFFLOAD_VIDS))}"]
+            for s, vlan in VECTOR_SETS:
+                o = f"/out/{s}/{pol}-{n}"
+                lines += [f"mkdir -p {o}",
+                          f"pktlab -i /job/{s}.pcap -o {o} -d bond0 -t {','.join(names)}"
+                          + (" -V" if vlan else ""),
+                          f"rm -f {o}/*.pcap"]
+            lines += ["rmbond bond0"] + [f"ip link del {d}" for d in names]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_vectors(args, env=None):
+    env = env or setup()
+    outroot = Path(args.out) if args.out else CACHE / "out" / "vectors"
+    src = Path(args.frames) if args.frames else VECTORS
+    files = {f"{s}.pcap": src / s / "frames.pcap" for s, _ in VECTOR_SETS}
+    t0 = time.monotonic()
+    res = boot(env, vectors_script(), files, disk_mb=64)
+    kernel = (res / "kernel.txt").read_text().strip()
+    ok = True
+    for s, vlan in VECTOR_SETS:
+        frames = read_pcap(files[f"{s}.pcap"])
+        kinds = [frame_kind(d, vlan) for _, _, d, _ in frames]
+        rows = [HEADER]
+        for pol in POLICIES:
+            for n in COUNTS:
+                d = res / s / f"{pol}-{n}"
+                idx = [int(x) for x in (d / "index.txt").read_text().split()]
+                stats = (d / "stats.txt").read_text()
+                if len(idx) != len(frames) or any(i < 0 for i in idx):
+                    log(f"{s} {pol} {n}: frames not seen or seen twice:\n{stats}")
+                    ok = False
+                rows += [f"{i},{kinds[i]},{kernel},balance-xor,{pol},{n},{idx[i]}\r\n"
+                         for i in range(len(frames))]
+        o = outroot / s
+        o.mkdir(parents=True, exist_ok=True)
+        (o / "vectors.csv").write_bytes("".join(rows).encode())
+        shutil.copyfile(files[f"{s}.pcap"], o / "frames.pcap")
+        log(f"wrote {o}/vectors.csv ({len(rows) - 1} rows, kernel {kernel})")
+    log(f"vectors: {time.monotonic() - t0:.0f} s")
+    ref = Path(args.compare) if args.compare else VECTORS
+    for s, _ in VECTOR_SETS:
+        if not compare_vectors(outroot / s / "vectors.csv", ref / s):
+            ok = False
+    if not ok:
+        raise SystemExit(1)
+
+
+def compare_vectors(new: Path, refdir: Path) -> bool:
+    ref = refdir / "vectors.csv"
+    raw = ref.read_bytes() if ref.exists() else gzip.open(refdir / "vectors.csv.gz").read()
+    same = raw == new.read_bytes()
+    a = raw.decode().splitlines()[1:]
+    b = new.read_text().splitlines()[1:]
+    key = lambda r: tuple(r.split(",")[i] for i in (4, 5, 0))
+    ra = {key(r): r.split(",") for r in a}
+    rb = {key(r): r.split(",") for r in b}
+    diff_slave = [k for k in ra if k in rb and ra[k][6] != rb[k][6]]
+    diff_kind = [k for k in ra if k in rb and ra[k][1] != rb[k][1]]
+    missing = [k for k in ra if k not in rb]
+    extra = [k for k in rb if k not in ra]
+    kernels = sorted({r[2] for r in ra.values()}), sorted({r[2] for r in rb.values()})
+    agree = len(ra) - len(diff_slave) - len(missing)
+    log(f"{refdir.name}: {agree}/{len(ra)} rows agree on slave_index with {refdir}"
+        f" (kind differs {len(diff_kind)}, missing {len(missing)}, extra {len(extra)};"
+        f" kernels {kernels[0]} vs {kernels[1]}; byte-identical: {'yes' if same else 'no'})")
+    for k in diff_slave[:50]:
+        log(f"  differs: policy {k[0]} slaves {k[1]} frame {k[2]}: {ra[k][6]} -> {rb[k][6]}")
+    return not (diff_slave or diff_kind or missing or extra)
+
+
+# ---------------------------------------------------------------- replay / scenarios
+
+def replay_script(job):
+    """job: dict(mode, policy, slaves, vlan, local_mac, input name, out name)."""
+    s, b, o = job["slaves"], "bond0", f"/out/{job['out']}"
+    mac = job.get("local_mac") or ""
+    lines = [f"log replay {job['out']}", f"mkdir -p {o}"]
+    if job["mode"] == "802.3ad":
+        # the LACP partner: a bond in its own network namespace, over veth pairs
+        lines += ["unshare -n sleep 100000 &", "NS=$!", "sleep 1"]
+        for i, name in enumerate(s):
+            lines += [f"ip link add {name} type veth",  # the peer is named vethN by the kernel
+                      f"ip link set veth0 name swp{i}",
+                      f"ip link set swp{i} netns $NS"]
+        lines += [f"nsenter -t $NS -n sh -c '. /job/helpers.sh; mkbond po1 802.3ad layer3+4 02:00:00:00:5e:01; "
+                  + "ip link set lo up; enslave po1 " + " ".join(f"swp{i}" for i in range(len(s))) + "'"]
+    else:
+        lines.append(f"dummies {' '.join(s)}")
+    lines += [f"mkbond {b} {job['mode']} {job['policy']} {mac}", f"enslave {b} {' '.join(s)}"]
+    vids = job.get("vids") or []
+    if vids:
+        lines.append(f"vlans {b} {' '.join(map(str, vids))}")
+    if job["mode"] == "802.3ad":
+        lines.append(f"wait_lacp {b} {len(s)}")
+    else:
+        lines.append("sleep 1")
+    lines += [f"pktlab -i /job/{job['input']} -o {o} -d {b} -t {','.join(s)}"
+              + (" -V" if job["vlan"] == "offload" else ""),
+              f"cat /proc/net/bonding/{b} > {o}/proc_net_bonding_{b}.txt"]
+    if job["mode"] == "802.3ad":
+        lines += ["nsenter -t $NS -n cat /proc/net/bonding/po1 > " + o + "/partner_po1.txt",
+                  "kill $NS"]
+    lines += [f"ip link del {v}" for v in ()] + [f"rmbond {b}"]
+    lines += [f"ip link del {d} 2>/dev/null || true" for d in s]
+    return "\n".join(lines) + "\n"
+
+
+def helpers_text():
+    """The helper functions of guest/init, for shells started with nsenter."""
+    text = (HERE / "guest" / "init").read_text()
+    a = text.index("log() {")
+    z = text.index("uname -r > /out/kernel.txt")
+    return text[a:z]
+
+
+def run_replays(jobs, env=None):
+    """jobs: dicts with input (Path), mode, policy, slaves, vlan, local_mac; returns result dirs."""
+    env = env or setup()
+    files = {"helpers.sh": helpers_text().encode()}
+    script = []
+    size = 0
+    for k, job in enumerate(jobs):
+        frames = read_pcap(job["input"])
+        job = dict(job, input=f"in{k}.pcap", out=f"r{k}")
+        if job["vlan"] == "offload":
+            job["vids"] = sorted({int.from_bytes(d[14:16], "big") & 0xFFF for _, _, d, _ in frames
+                                  if d[12:14] == b"\x81\x00"})
+        files[job["input"]] = Path(jobs[k]["input"])
+        size += Path(jobs[k]["input"]).stat().st_size
+        script.append(replay_script(job))
+    res = boot(env, "".join(script), files, disk_mb=64 + 3 * (size >> 20))
+    return [res / f"r{k}" for k in range(len(jobs))], (res / "kernel.txt").read_text().strip()
+
+
+def finish_replay(job, resdir: Path, outdir: Path, kernel: str, extra=None):
+    """Copy a replay's results into outdir: per-slave pcaps, merged pcapng, bonding text, manifest."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    frames = read_pcap(job["input"])
+    idx = [int(x) for x in (resdir / "index.txt").read_text().split()]
+    stats = (resdir / "stats.txt").read_text()
+    if len(idx) != len(frames) or any(i < 0 for i in idx):
+        raise SystemExit(f"kernel_lab: {outdir.name}: frames lost or duplicated:\n{stats}")
+    counts = {}
+    for s in job["slaves"]:
+        shutil.copyfile(resdir / f"{s}.pcap", outdir / f"{s}.pcap")
+        counts[s] = len(read_pcap(outdir / f"{s}.pcap"))
+    inp = outdir / "input.pcap"
+    if Path(job["input"]).resolve() != inp.resolve():
+        shutil.copyfile(job["input"], inp)
+    # merged: one interface per slave, in the order the bond sent the frames
+    per = {s: iter(read_pcap(outdir / f"{s}.pcap")) for s in job["slaves"]}
+    recs = []
+    for i in idx:
+        s, us, d, ol = next(per[job["slaves"][i]])
+        recs.append((i, s, us, d, ol))
+    write_pcapng(outdir / "merged.pcapng", job["slaves"], recs)
+    for f in resdir.glob("*.txt"):
+        if f.name.startswith(("proc_net_bonding", "partner")):
+            shutil.copyfile(f, outdir / f.name)
+    manifest = {
+        "mode": job["mode"], "xmit_hash_policy": job["policy"], "slaves": list(job["slaves"]),
+        "vlan": job["vlan"], "local_mac": job["local_mac"],
+        "description": job.get("description", ""),
+        "kernel": kernel, "input": "input.pcap",
+        "slave_captures": {s: f"{s}.pcap" for s in job["slaves"]},
+        "merged": "merged.pcapng", "proc_net_bonding": "proc_net_bonding_bond0.txt",
+        "packets": len(frames), "packets_per_slave": counts,
+    }
+    if job["mode"] == "802.3ad":
+        manifest["lacp_partner"] = ("a second 802.3ad bond (po1, lacp_rate fast) in its own network"
+                                    " namespace, one veth pair per slave; its view is in"
+                                    " partner_po1.txt")
+    if extra:
+        manifest.update(extra)
+    (outdir / "scenario.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return counts
+
+
+def cmd_replay(args):
+    job = {"input": Path(args.input), "mode": args.mode, "policy": args.policy,
+           "slaves": args.slaves.split(","), "vlan": args.vlan, "local_mac": args.local_mac or "",
+           "description": args.description or ""}
+    if not job["local_mac"]:
+        job["local_mac"] = ":".join(f"{b:02x}" for b in read_pcap(job["input"])[0][2][6:12])
+    (resdir,), kernel = run_replays([job])
+    counts = finish_replay(job, resdir, Path(args.outdir), kernel)
+    log(f"wrote {args.outdir}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+
+
+def load_scenarios(names=None):
+    jobs = []
+    for d in sorted(SCENARIOS.iterdir()) if SCENARIOS.exists() else []:
+        if names and d.name not in names:
+            continue
+        if not (d / "scenario.json").exists() or not (d / "input.pcap").exists():
+            continue
+        m = json.loads((d / "scenario.json").read_text())
+        jobs.append((d, {"input": d / "input.pcap", "mode": m["mode"],
+                         "policy": m["xmit_hash_policy"], "slaves": m["slaves"],
+                         "vlan": m["vlan"], "local_mac": m["local_mac"],
+                         "description": m.get("description", "")},
+                     {k: m[k] for k in ("source",) if k in m}))
+    return jobs
+
+
+def cmd_scenarios(args, env=None):
+    scen = load_scenarios(args.names)
+    if not scen:
+        raise SystemExit("kernel_lab: no scenarios (captures/scenarios/*/scenario.json + input.pcap)")
+    t0 = time.monotonic()
+    dirs, kernel = run_replays([j for _, j, _ in scen], env)
+    for (d, job, extra), res in zip(scen, dirs):
+        counts = finish_replay(job, res, d, kernel, extra)
+        log(f"{d.name}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+    log(f"scenarios: {time.monotonic() - t0:.0f} s")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("fetch", help="download and build only")
+    v = sub.add_parser("vectors", help="regenerate the hash-core vectors and compare")
+    v.add_argument("--out", help="output directory (default tools/kernel_lab/cache/out/vectors)")
+    v.add_argument("--frames", help="directory with <set>/frames.pcap (default tests/data/vectors)")
+    v.add_argument("--compare", help="directory with <set>/vectors.csv[.gz] to compare with"
+                   " (default tests/data/vectors)")
+    s = sub.add_parser("scenarios", help="replay captures/scenarios/*/input.pcap")
+    s.add_argument("names", nargs="*")
+    a = sub.add_parser("all", help="vectors, then every scenario")
+    a.add_argument("--out")
+    r = sub.add_parser("replay", help="replay one capture")
+    r.add_argument("input")
+    r.add_argument("outdir")
+    r.add_argument("--mode", default="balance-xor", choices=("balance-xor", "802.3ad"))
+    r.add_argument("--policy", default="layer2", choices=POLICIES)
+    r.add_argument("--slaves", default="eth0,eth1", help="slave names in enslave order")
+    r.add_argument("--vlan", default="inband", choices=("inband", "offload"),
+                   help="offload: the frames carry an 802.1Q tag; send them through bond0.VID")
+    r.add_argument("--local-mac", help="the bond's MAC (default: source MAC of the first frame)")
+    r.add_argument("--description")
+    args = ap.parse_args(argv)
+    t0 = time.monotonic()
+    if args.cmd == "fetch":
+        env = setup()
+        log(f"ready: {env['kernel_deb']}, {env['busybox_deb']}, modules "
+            + " ".join(m for m, _ in env["modules"]))
+    elif args.cmd == "vectors":
+        cmd_vectors(args)
+    elif args.cmd == "scenarios":
+        cmd_scenarios(args)
+    elif args.cmd == "replay":
+        cmd_replay(args)
+    elif args.cmd == "all":
+        env = setup()
+        args.frames = args.compare = None
+        failed = None
+        try:
+            cmd_vectors(args, env)
+        except SystemExit as e:
+            failed = e
+        args.names = None
+        cmd_scenarios(args, env)
+        if failed:
+            raise failed
+    log(f"total {time.monotonic() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
