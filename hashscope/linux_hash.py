@@ -212,11 +212,11 @@ def packet_network_offset(f, l2_proto):
 
 
 @njit(cache=True)
-def _hash_kernel(buf, kn, caplen, shift, l2_proto, tci, policy, era, out, valid):
+def _hash_kernel(buf, kn, length, shift, l2_proto, tci, policy, era, out, valid):
     miss = np.zeros(1, dtype=np.uint8)
     for i in range(buf.shape[0]):
         miss[0] = 0
-        f = (buf[i], kn[i], np.int64(shift[i]), np.int64(caplen[i]) - shift[i], miss)
+        f = (buf[i], kn[i], np.int64(shift[i]), np.int64(length[i]) - shift[i], miss)
         out[i] = bond_xmit_hash(f, policy, np.int64(l2_proto[i]), tci[i], shift[i] != 0, era)
         valid[i] = miss[0] == 0
 
@@ -273,11 +273,12 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
     pk = packets[rest]
     h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
     shift, proto, tci = vlan_offload_view(pk, vlan)
-    caplen = pk["caplen"].astype(np.int64)
+    # the frame as the bond had it: bytes past a snap length are unknown, not absent
+    length = np.maximum(pk["wirelen"], pk["caplen"]).astype(np.int64)
     for lo in range(0, len(pk), CHUNK):
         sl = slice(lo, min(len(pk), lo + CHUNK))
         buf, kn = frame_view(pk[sl])
-        _hash_kernel(buf, kn, caplen[sl], shift[sl], proto[sl], tci[sl], POLICIES[policy],
+        _hash_kernel(buf, kn, length[sl], shift[sl], proto[sl], tci[sl], POLICIES[policy],
                      profile.code(), h[sl], ok[sl])
     out[rest] = h
     valid[rest] = ok & (pk["mac_ok"] == 3)

@@ -19,14 +19,15 @@ def ipv4_packet(proto: int, src: str, dst: str, l4: bytes) -> bytes:
         bytes(map(int, dst.split("."))) + l4
 
 
-def packet_table(frames: list[bytes], tmp_path) -> np.ndarray:
-    """The frames written as an Ethernet pcap and read back as a packet table."""
+def packet_table(frames: list[bytes], tmp_path, snap: int = 65535) -> np.ndarray:
+    """The frames written as an Ethernet pcap (cut at ``snap`` bytes) and read back."""
     import struct
     path = tmp_path / "f.pcap"
     with open(path, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for f in frames:
-            out.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
+            cut = f[:snap]
+            out.write(struct.pack("<IIII", 0, 0, len(cut), len(f)) + cut)
     table = read_packets([str(path)])
     assert table.dtype == PACKET_DTYPE
     return table

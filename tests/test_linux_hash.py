@@ -112,3 +112,17 @@ def test_fast_path_equals_the_general_path(kernel):
             assert (fast_h[slow_ok] == slow_h[slow_ok]).all(), (policy, vlan)
             taken += int(slow_ok.sum())
     assert len(packets) > 39000 and taken > 0
+
+
+def test_snapped_frame_is_not_guessed(tmp_path):
+    """A frame cut by the snap length had its ports on the wire: no layer3+4 guess."""
+    tcp = bytes.fromhex("c93a01bb") + bytes(16)
+    frame = ether_frame("3c:fd:fe:12:34:56", "00:1b:21:aa:bb:01",
+                        ipv4_packet(6, "192.168.1.10", "10.0.0.20", tcp))
+    t = packet_table([frame], tmp_path, snap=36)  # headers and half the ports word
+    for policy, expected in (("layer3+4", False), ("layer2+3", True), ("layer2", True)):
+        _, valid = linux_xmit_hash(t, policy)
+        assert bool(valid[0]) is expected, policy
+    (tmp_path / "full").mkdir()
+    full = packet_table([frame], tmp_path / "full")
+    assert linux_xmit_hash(full, "layer3+4")[1].all()
