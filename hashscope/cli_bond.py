@@ -71,14 +71,16 @@ def _setup(links, down, mode, vlan, kernel, freebsd, seed, per_slave=1, rr_limit
                  key, freebsd, per_slave, rr_limit, bool(dyn_lb))
 
 
-def _defaults(links, mode, kernel, local) -> list[str]:
+def _defaults(links, mode, kernel, family: str | None) -> list[str]:
+    """The defaults a command used, for the note under its output."""
     used = []
     if links is None:
         used.append("--links 2 (2 members; give --links N or names)")
-    if mode is None:
-        used.append("--mode 802.3ad for Linux policies (same hash as balance-xor), lacp for "
-                    "lagg:")
-    if kernel is None:
+    if mode is None and family in ("linux", None):
+        used.append("--mode 802.3ad for Linux policies (the same hash as balance-xor)")
+    if mode is None and family in ("freebsd", None):
+        used.append("--mode lacp for lagg: policies, --freebsd 14.0 unless given")
+    if kernel is None and family in ("linux", None):
         used.append("--kernel current (5.18+, as 6.x kernels)")
     return ["defaults used: " + "; ".join(used)] if used else []
 
@@ -128,7 +130,8 @@ def analyze(
     if fmt is Report.json:
         print_json(analysis_dict(result, bps, top))
     else:
-        print_analysis(result, bps, top, _defaults(links, mode, kernel, local))
+        print_analysis(result, bps, top, _defaults(links, mode, kernel,
+                                                         result.results[0].policy.family))
 
 
 @app.command()
@@ -165,7 +168,7 @@ def compare(
                                     "Ethernet frames, and this capture has none to hash"]
         print_compare(df, f"{len(df)} policies, {setup.members.count} members, "
                       f"{result.sent_packets} frames sent",
-                      empty + _defaults(links, "", kernel, local) + result.assumptions)
+                      empty + _defaults(links, "", kernel, "linux") + result.assumptions)
 
 
 class AssignFormat(StrEnum):
@@ -211,7 +214,7 @@ def assign(
     write_assignments(assigned_batches(reader, make_assigner(p, setup), host),
                       setup.members, output)
     caveat = [p.caveat] if p.caveat else []
-    for line in _defaults(links, mode, kernel, local) + ([] if host else [ALL_SENT]) + caveat:
+    for line in _defaults(links, mode, kernel, p.family) + ([] if host else [ALL_SENT]) + caveat:
         typer.echo(f"hashscope: note: {line}", err=True)
 
 

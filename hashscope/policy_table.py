@@ -19,7 +19,8 @@ from .linux_modes import (
     broadcast,
     tlb_alb_xmit,
 )
-from .policies import Assignment, Policy, Setup, register
+from .members import LINK_ALL
+from .policies import LAGG_SUBSETS, Assignment, Policy, Setup, register
 
 LINUX_SUMMARY = {
     "layer2": "source and destination MAC (last byte) and the ethertype",
@@ -83,3 +84,60 @@ def _linux(policy: str) -> Policy:
 
 for _name, _number in LINUX_POLICIES.items():
     register(_linux(_name), str(_number))
+
+
+LAGG_MODES = ("lacp", "loadbalance", "roundrobin", "failover", "broadcast")
+LAGG_CAVEAT = ("FreeBSD lagg: the key is random per lagg (without --seed: a spread over "
+               "random keys). With use_flowid on (the default up to 11.x) the NIC's or the "
+               "stack's flowid replaces this hash and cannot be rebuilt from a capture; "
+               "lacp's port order (pm_map) is the order ports began distributing")
+
+
+class FreeBSDLagg:
+    """A FreeBSD lagg: laggproto + lagghash layers, one key, FreeBSD version."""
+
+    def __init__(self, layers: str, setup: Setup):
+        from .freebsd_hash import freebsd_variant
+        from .freebsd_lagg import RoundRobin
+
+        self.layers, self.setup = layers, setup
+        self.proto = setup.mode or "lacp"
+        if self.proto not in LAGG_MODES:
+            raise HashscopeError(f"--mode {self.proto}: a laggproto, one of "
+                                 f"{', '.join(LAGG_MODES)}")
+        try:
+            self.variant = freebsd_variant(setup.freebsd)
+        except ValueError as exc:
+            raise HashscopeError(f"--freebsd: {exc}") from None
+        m = setup.members
+        self.rr = RoundRobin(m.count, setup.rr_limit) if self.proto == "roundrobin" else None
+
+    def assign(self, packets: np.ndarray) -> Assignment:
+        from .freebsd_hash import lagg_hash
+        from .freebsd_lagg import failover_port_index, lagg_port_index
+
+        s, n, up = self.setup, len(packets), self.setup.members.up
+        if self.proto in ("lacp", "loadbalance"):
+            h, valid = lagg_hash(packets, self.layers, s.seed or 0, self.variant, s.vlan)
+            link = lagg_port_index(h, valid, s.members.count, up, self.proto)
+            return Assignment(h, valid, link)
+        h, valid = np.zeros(n, np.uint32), np.zeros(n, bool)
+        if self.rr is not None:
+            link = self.rr.assign(n, up)
+        elif self.proto == "failover":
+            link = failover_port_index(n, s.members.count, 0, up)
+        else:
+            link = np.full(n, LINK_ALL, dtype=np.int64)
+        return Assignment(h, valid, link)
+
+
+def _lagg(layers: str) -> Policy:
+    return Policy(f"lagg:{layers}", "freebsd", True,
+                  f"FreeBSD lagg, lagghash {layers}: FNV-1 (11.0+) or h*33+byte (9.x/10.x) "
+                  "over MACs/addresses/ports; checked against the real FreeBSD code",
+                  lambda setup: FreeBSDLagg(layers, setup), keyed=True, modes=LAGG_MODES,
+                  caveat=LAGG_CAVEAT)
+
+
+for _layers in LAGG_SUBSETS:
+    register(_lagg(_layers))

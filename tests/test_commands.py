@@ -186,3 +186,41 @@ def test_tcpdump_captures_never_crash(monkeypatch, capsys, command):
         assert "Traceback" not in err and "internal error" not in err, (path, err)
         ok += code == 0
     assert ok >= 35
+
+
+FREEBSD = {"fnv": "14.0", "djb": "10.4"}
+
+
+@pytest.mark.parametrize("variant", list(FREEBSD))
+@pytest.mark.parametrize("vlan", ["inband", "hwtag"])
+def test_assign_reproduces_freebsd_vectors(monkeypatch, capsys, variant, vlan):
+    """Every row of the FreeBSD vectors through `hashscope assign -p lagg:...`."""
+    vectors = pd.read_csv(VECTORS / "freebsd" / "vectors.csv.gz")
+    rows = vectors[(vectors["variant"] == variant) & (vectors["vlan"] == vlan)]
+    frames = VECTORS / "freebsd" / "frames.pcap"
+    checked = 0
+    for (flags, seed), want in rows.groupby(["flags", "seed"]):
+        got = assign_csv(monkeypatch, capsys, frames, "-p", f"lagg:{flags}", "--seed", seed,
+                         "--freebsd", FREEBSD[variant], "--links", 3, "--vlan",
+                         "inband" if vlan == "inband" else "offload")
+        frame = want["frame_index"].to_numpy()
+        expected = [f"{int(h, 16):08x}" for h in want["hash"]]
+        assert list(got["hash"].to_numpy()[frame]) == expected, (flags, seed)
+        links = [str(int(h, 16) % 3) for h in want["hash"]]  # lacp, all distributing
+        assert list(got["link"].to_numpy()[frame]) == links
+        checked += len(want)
+    assert checked == len(rows) > 0
+
+
+def test_keyed_policy_without_seed(monkeypatch, capsys):
+    data = demo_json(monkeypatch, capsys, "-p", "lagg:l3,l4", "--links", "4", "--keys", "8")
+    spread = data["policies"][0]["over_random_keys"]
+    assert spread["keys"] == 8
+    assert 1 <= spread["max_mean_best"] <= spread["max_mean_expected"] <= \
+        spread["max_mean_worst"] <= 4
+    assert "flowid" in data["policies"][0]["caveat"]
+    code, out, err = run_main(monkeypatch, capsys, "assign", DEMO, "-p", "lagg:l3,l4")
+    assert code == 2 and "--seed" in err
+    rr = assign_csv(monkeypatch, capsys, DEMO, "-p", "lagg:l2", "--mode", "roundrobin",
+                    "--links", "3", "--rr-limit", "2", "--seed", "1")
+    assert list(rr["link"][:7]) == ["0", "0", "1", "1", "2", "2", "0"]
