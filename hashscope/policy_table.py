@@ -141,3 +141,68 @@ def _lagg(layers: str) -> Policy:
 
 for _layers in LAGG_SUBSETS:
     register(_lagg(_layers))
+
+
+class UpMembers:
+    """A model that spreads over the members that are up: its link i is the i-th of them."""
+
+    def __init__(self, setup: Setup, run):
+        self.usable = setup.members.usable
+        self.run = run  # packets -> (hash, valid, link among the usable members)
+
+    def assign(self, packets: np.ndarray) -> Assignment:
+        n = len(packets)
+        if len(self.usable) == 0:
+            return Assignment(np.zeros(n, np.uint32), np.zeros(n, bool),
+                              np.full(n, -1, dtype=np.int64))
+        h, valid, link = self.run(packets)
+        link = np.asarray(link, dtype=np.int64)
+        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool),
+                          np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1))
+
+
+def _ovs_assigner(name: str, setup: Setup) -> UpMembers:
+    from .ovs import SlbBond, TcpBond, ovs_active_backup
+
+    n = max(len(setup.members.usable), 1)
+    if name == "ovs:balance-slb":
+        return UpMembers(setup, SlbBond(n).assign)
+    if name == "ovs:balance-tcp":
+        return UpMembers(setup, TcpBond(n, basis=setup.seed or 0).assign)
+    return UpMembers(setup, lambda pk: ovs_active_backup(pk, n, 0))
+
+
+def _switch_assigner(name: str, setup: Setup) -> UpMembers:
+    from .switches import ASSIGNERS
+
+    n = max(len(setup.members.usable), 1)
+    return UpMembers(setup, lambda pk: ASSIGNERS[name](pk, n))
+
+
+def _register_models() -> None:
+    from .ovs import MODELS as OVS_MODELS
+    from .switches import MODELS as SWITCH_MODELS
+
+    for name, (exact, summary) in OVS_MODELS.items():
+        register(Policy(name, "ovs", exact, f"Open vSwitch bond: {summary}",
+                        lambda setup, name=name: _ovs_assigner(name, setup),
+                        keyed=name == "ovs:balance-tcp",
+                        caveat=OVS_CAVEATS.get(name, "")))
+    for name, (exact, summary) in SWITCH_MODELS.items():
+        family = name.split(":")[0] if ":" in name else "baseline"
+        register(Policy(name, family, exact, summary,
+                        lambda setup, name=name: _switch_assigner(name, setup),
+                        caveat="" if exact else SWITCH_CAVEAT))
+
+
+OVS_CAVEATS = {
+    "ovs:balance-slb": "ovs:balance-slb: buckets are handed out in first-use order and "
+                       "rebalanced every 10 s from the capture's own traffic; the real bond "
+                       "started earlier and saw traffic the capture may not hold",
+    "ovs:balance-tcp": "ovs:balance-tcp: the kernel datapath's hash has a per-boot random "
+                       "key: a statistical model only (a spread over random keys)",
+}
+SWITCH_CAVEAT = ("switch models are approximate: vendors document which fields are hashed "
+                 "and how hash values map to links, not the hash function itself")
+
+_register_models()

@@ -136,6 +136,9 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             c.print(f"the key is random per bond: over {ks['keys']} random keys max/mean is "
                     f"{ks['max_mean_expected']:.2f} on average, {ks['max_mean_worst']:.2f} "
                     f"at worst, {ks['max_mean_best']:.2f} at best (give --seed for one key)")
+            if ks["max_mean_worst"] - ks["max_mean_best"] < 1e-9:
+                c.print("every key gives the same spread: here the key only relabels the "
+                        "members (FNV-1's low bits, with a power-of-two member count)")
         if link_bps:
             up = r.setup.members.up
             best = best_aggregate(r.load.bytes[up], link_bps)

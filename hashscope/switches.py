@@ -208,13 +208,15 @@ def uniform(packets: np.ndarray, n_links: int):
     return _result(h.astype(np.uint64), levels > 0, n_links)
 
 
-_CISCO_SUMMARY = "XOR of the low 3 bits of {}, RBH 0-7 mod n (shares documented, hash not)"
-_FIELDS = {"mac": "the MACs", "ip": "the IP addresses (non-IP: MACs)",
-           "port": "the L4 ports (else IPs, else MACs)"}
+_CISCO_SUMMARY = ("Cisco EtherChannel: the low 3 bits of the {}, 8 buckets over n links "
+                  "(shares documented, hash not)")
+_FIELDS = {"mac": "MAC", "ip": "IP address (non-IP: MACs)",
+           "port": "L4 port (else IPs, else MACs)"}
 
 #: policy name -> (exact, one-line summary)
 MODELS = {
-    **{f"cisco:{m}": (False, _CISCO_SUMMARY.format(f"{' and '.join(d)} " + _FIELDS[k]))
+    **{f"cisco:{m}": (False, _CISCO_SUMMARY.format(
+        " XOR ".join(f"{x} {_FIELDS[k]}" for x in d)))
        for m, (k, d) in CISCO_MODES.items()},
     "aruba:l2": (False, "SA/DA MAC pair, undisclosed mapping (uniform mix), mod n"),
     "aruba:l3": (False, "last 5 bits of src/dst IP (non-IP: MACs), uniform mix, mod n"),

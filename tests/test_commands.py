@@ -145,6 +145,10 @@ def test_compare_ranks_policies(monkeypatch, capsys):
     assert (np.diff(df["max_mean"]) >= 0).all()
     l34 = df.set_index("policy").loc["layer3+4"]
     assert l34["accuracy"] == "exact" and 1 <= l34["max_mean"] <= 4
+    from hashscope.policies import all_policies
+    registered = {p.name: p.accuracy for p in all_policies()}
+    assert dict(zip(df["policy"], df["accuracy"], strict=True)) == registered
+    assert {"lagg:l3,l4", "ovs:balance-slb", "cisco:src-dst-ip", "uniform"} <= set(registered)
     code, out, err = run_main(monkeypatch, capsys, "compare", DEMO)
     assert code == 0 and "layer3+4" in out
 
@@ -224,3 +228,13 @@ def test_keyed_policy_without_seed(monkeypatch, capsys):
     rr = assign_csv(monkeypatch, capsys, DEMO, "-p", "lagg:l2", "--mode", "roundrobin",
                     "--links", "3", "--rr-limit", "2", "--seed", "1")
     assert list(rr["link"][:7]) == ["0", "0", "1", "1", "2", "2", "0"]
+
+
+@pytest.mark.parametrize("policy", ["cisco:src-dst-ip", "ovs:balance-slb", "aruba:l4",
+                                    "vmware:ip-hash", "uniform"])
+def test_models_spread_over_the_members_that_are_up(monkeypatch, capsys, policy):
+    got = assign_csv(monkeypatch, capsys, DEMO, "-p", policy, "--links", "a,b,c", "--down",
+                     "b")
+    assert set(got["member"]) == {"a", "c"}
+    code, out, err = run_main(monkeypatch, capsys, "analyze", DEMO, "-p", policy)
+    assert code == 0 and ("(approximate)" in out or "(exact)" in out)
