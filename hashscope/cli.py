@@ -62,7 +62,7 @@ def flows(
     from .progress import ByteProgress
 
     with ByteProgress(enabled=progress_enabled()) as progress:
-        result = read_flows(captures, onwarning=warn, on_progress=progress.update,
+        result = read_flows(captures, on_warning=warn, on_progress=progress.update,
                             on_start=progress.start)
     write_flows(result, fmt.value, output, top)
 

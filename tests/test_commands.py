@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, TCPDUMP, VECTORS, run_main
+from conftest import ROOT, SHARED_TCPDUMP, TCPDUMP, VECTORS, run_main
 
 from hashscope import read_packets
 from hashscope.linux_hash import POLICIES, linux_xmit_hash
@@ -238,3 +238,20 @@ def test_models_spread_over_the_members_that_are_up(monkeypatch, capsys, policy)
     assert set(got["member"]) == {"a", "c"}
     code, out, err = run_main(monkeypatch, capsys, "analyze", DEMO, "-p", policy)
     assert code == 0 and ("(approximate)" in out or "(exact)" in out)
+
+
+@pytest.mark.skipif(not SHARED_TCPDUMP.is_dir(), reason="tcpdump corpus not beside the repo")
+def test_whole_tcpdump_corpus_through_the_bond_commands(monkeypatch, capsys):
+    """analyze, compare and assign over all 830 corpus captures: a result or one line."""
+    ok = 0
+    for path in sorted(SHARED_TCPDUMP.iterdir()):
+        for command in (["analyze", "-p", "layer3+4", "--links", "3"],
+                        ["assign", "-p", "encap2+3", "--links", "4"],
+                        ["compare", "--keys", "2"]):
+            code, out, err = run_main(monkeypatch, capsys, command[0], path, *command[1:])
+            assert code in (0, 2), (path, command, err)
+            assert "Traceback" not in err and "internal error" not in err, (path, err)
+            if code == 2:
+                assert len([x for x in err.splitlines() if "error:" in x]) == 1, (path, err)
+            ok += code == 0
+    assert ok > 3 * 500
