@@ -171,12 +171,14 @@ def build_initramfs(env, script: str, files: dict) -> bytes:
     entries.append(("init", x, (HERE / "guest" / "init").read_bytes()))
     entries.append(("bin/busybox", x, env["busybox"].read_bytes()))
     entries.append(("bin/pktlab", x, env["pktlab"].read_bytes()))
-    entries.append(("modules/order", f, "".join(f"{m} {MODULE_PARAMS.get(m, '')}\n" for m, _ in env["modules"]).encode()))
+    order = "".join(f"{m} {MODULE_PARAMS.get(m, '')}\n" for m, _ in env["modules"])
+    entries.append(("modules/order", f, order.encode()))
     for m, p in env["modules"]:
         entries.append((f"modules/{m}.ko", f, p.read_bytes()))
     entries.append(("job/run.sh", f, script.encode()))
     for name, src in files.items():
-        entries.append((f"job/{name}", f, src if isinstance(src, bytes) else Path(src).read_bytes()))
+        data = src if isinstance(src, bytes) else Path(src).read_bytes()
+        entries.append((f"job/{name}", f, data))
     return cpio_newc(entries)
 
 
@@ -206,10 +208,12 @@ def boot(env, script: str, files: dict, disk_mb: int, timeout=3600) -> Path:
         with tarfile.open(disk) as tf:
             tf.extractall(out)
     except tarfile.TarError as e:
-        raise SystemExit(f"kernel_lab: no results from the guest ({e}); see {rundir}/console.log")
+        raise SystemExit(f"kernel_lab: no results from the guest ({e});"
+                         f" see {rundir}/console.log") from None
     status = (out / "status.txt").read_text().strip() if (out / "status.txt").exists() else "?"
     if status != "ok":
-        sys.stderr.write((out / "job.log").read_text()[-3000:] if (out / "job.log").exists() else "")
+        if (out / "job.log").exists():
+            sys.stderr.write((out / "job.log").read_text()[-3000:])
         raise SystemExit(f"kernel_lab: the guest job failed; see {out}/job.log")
     return out
 
@@ -225,7 +229,8 @@ def read_pcap(path):
     elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
         e = ">"
     else:
-        raise SystemExit(f"kernel_lab: {path} is not a pcap file (convert pcapng with editcap -F pcap)")
+        raise SystemExit(f"kernel_lab: {path} is not a pcap file"
+                         " (convert pcapng with editcap -F pcap)")
     nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     if struct.unpack(e + "I", d[20:24])[0] != 1:
         raise SystemExit(f"kernel_lab: {path}: link type is not Ethernet")
@@ -360,7 +365,10 @@ def compare_vectors(new: Path, refdir: Path) -> bool:
     same = raw == new.read_bytes()
     a = raw.decode().splitlines()[1:]
     b = new.read_text().splitlines()[1:]
-    key = lambda r: tuple(r.split(",")[i] for i in (4, 5, 0))
+
+    def key(r):
+        return tuple(r.split(",")[i] for i in (4, 5, 0))
+
     ra = {key(r): r.split(",") for r in a}
     rb = {key(r): r.split(",") for r in b}
     diff_slave = [k for k in ra if k in rb and ra[k][6] != rb[k][6]]
@@ -386,15 +394,21 @@ def replay_script(job):
     lines = [f"log replay {job['out']}", f"mkdir -p {o}"]
     if job["mode"] == "802.3ad":
         # the LACP partner: a bond in its own network namespace, over veth pairs
-        lines += ["unshare -n sleep 100000 &", "NS=$!", "sleep 1"]
+        # (its own mount namespace too: a sysfs mounted there shows that namespace's devices)
+        lines += ["unshare -n -m sh -c 'mount -t sysfs sysfs /sys; exec sleep 100000' &",
+                  "NS=$!", "sleep 1"]
         for i, name in enumerate(s):
             lines += [f"ip link add {name} type veth",  # the peer is named vethN by the kernel
                       f"ip link set veth0 name swp{i}",
+                      f"ip link set swp{i} address 02:00:00:00:5e:{0x10 + i:02x}",
                       f"ip link set swp{i} netns $NS"]
-        lines += [f"nsenter -t $NS -n sh -c '. /job/helpers.sh; mkbond po1 802.3ad layer3+4 02:00:00:00:5e:01; "
-                  + "ip link set lo up; enslave po1 " + " ".join(f"swp{i}" for i in range(len(s))) + "'"]
+        ports = " ".join(f"swp{i}" for i in range(len(s)))
+        lines.append("nsenter -t $NS -n -m sh -c '. /job/helpers.sh; ip link set lo up;"
+                     f" mkbond po1 802.3ad layer3+4 02:00:00:00:5e:01; enslave po1 {ports}'")
     else:
         lines.append(f"dummies {' '.join(s)}")
+    # fixed permanent addresses, so that the bonding text is the same run after run
+    lines += [f"ip link set {name} address 02:00:00:00:b0:{i:02x}" for i, name in enumerate(s)]
     lines += [f"mkbond {b} {job['mode']} {job['policy']} {mac}", f"enslave {b} {' '.join(s)}"]
     vids = job.get("vids") or []
     if vids:
@@ -409,7 +423,7 @@ def replay_script(job):
     if job["mode"] == "802.3ad":
         lines += ["nsenter -t $NS -n cat /proc/net/bonding/po1 > " + o + "/partner_po1.txt",
                   "kill $NS"]
-    lines += [f"ip link del {v}" for v in ()] + [f"rmbond {b}"]
+    lines.append(f"rmbond {b}")
     lines += [f"ip link del {d} 2>/dev/null || true" for d in s]
     return "\n".join(lines) + "\n"
 
@@ -442,7 +456,8 @@ def run_replays(jobs, env=None):
 
 
 def finish_replay(job, resdir: Path, outdir: Path, kernel: str, extra=None):
-    """Copy a replay's results into outdir: per-slave pcaps, merged pcapng, bonding text, manifest."""
+    """Copy a replay's results into outdir: per-slave pcaps, merged pcapng, bonding text,
+    manifest."""
     outdir.mkdir(parents=True, exist_ok=True)
     frames = read_pcap(job["input"])
     idx = [int(x) for x in (resdir / "index.txt").read_text().split()]
@@ -513,12 +528,17 @@ def load_scenarios(names=None):
 
 
 def cmd_scenarios(args, env=None):
+    if getattr(args, "new_inputs", False):
+        sys.path.insert(0, str(HERE))
+        import make_inputs
+        make_inputs.main(args.names or [])
     scen = load_scenarios(args.names)
     if not scen:
-        raise SystemExit("kernel_lab: no scenarios (captures/scenarios/*/scenario.json + input.pcap)")
+        raise SystemExit("kernel_lab: no scenarios"
+                         " (captures/scenarios/*/scenario.json + input.pcap)")
     t0 = time.monotonic()
     dirs, kernel = run_replays([j for _, j, _ in scen], env)
-    for (d, job, extra), res in zip(scen, dirs):
+    for (d, job, extra), res in zip(scen, dirs, strict=True):
         counts = finish_replay(job, res, d, kernel, extra)
         log(f"{d.name}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
     log(f"scenarios: {time.monotonic() - t0:.0f} s")
@@ -535,8 +555,13 @@ def main(argv=None):
                    " (default tests/data/vectors)")
     s = sub.add_parser("scenarios", help="replay captures/scenarios/*/input.pcap")
     s.add_argument("names", nargs="*")
+    s.add_argument("--new-inputs", action="store_true",
+                   help="first make the input captures anew (make_inputs.py: live traffic)")
     a = sub.add_parser("all", help="vectors, then every scenario")
-    a.add_argument("--out")
+    a.add_argument("--out",
+                   help="where the vectors go (default tools/kernel_lab/cache/out/vectors)")
+    a.add_argument("--new-inputs", action="store_true",
+                   help="first make the scenarios' input captures anew (make_inputs.py)")
     r = sub.add_parser("replay", help="replay one capture")
     r.add_argument("input")
     r.add_argument("outdir")
