@@ -94,8 +94,20 @@ def apt_download(pkg, dest: Path) -> Path:
     return sorted(dest.glob(f"{pkg}_*.deb"))[-1]
 
 
+def module_bytes(ko: Path) -> bytes:
+    """A module file's contents, decompressed (later Debian kernels ship .ko.xz or .ko.zst)."""
+    if ko.name.endswith(".ko.xz"):
+        import lzma
+        return lzma.decompress(ko.read_bytes())
+    if ko.name.endswith(".ko.gz"):
+        return gzip.decompress(ko.read_bytes())
+    if ko.name.endswith(".ko.zst"):
+        return subprocess.run(["zstd", "-dc", str(ko)], check=True, capture_output=True).stdout
+    return ko.read_bytes()
+
+
 def modinfo_depends(ko: Path):
-    m = re.search(rb"\0depends=([^\0]*)\0", b"\0" + ko.read_bytes())
+    m = re.search(rb"\0depends=([^\0]*)\0", b"\0" + module_bytes(ko))
     return [d for d in m.group(1).decode().split(",") if d] if m else []
 
 
@@ -122,8 +134,10 @@ def setup():
         run(["dpkg-deb", "-x", str(bdeb), str(bdir)])
     vmlinuz = sorted((kdir / "boot").glob("vmlinuz-*"))[-1]
     release = vmlinuz.name[len("vmlinuz-"):]
-    moddir = kdir / "lib" / "modules" / release / "kernel"
-    bypath = {p.name[:-3]: p for p in moddir.rglob("*.ko")}
+    # /lib/modules on bookworm, /usr/lib/modules from trixie on
+    moddir = next(d for d in (kdir / "lib" / "modules" / release / "kernel",
+                              kdir / "usr" / "lib" / "modules" / release / "kernel") if d.exists())
+    bypath = {p.name.split(".ko")[0]: p for p in moddir.rglob("*.ko*")}
     order, seen = [], set()
 
     def visit(name):
@@ -174,7 +188,7 @@ def build_initramfs(env, script: str, files: dict) -> bytes:
     order = "".join(f"{m} {MODULE_PARAMS.get(m, '')}\n" for m, _ in env["modules"])
     entries.append(("modules/order", f, order.encode()))
     for m, p in env["modules"]:
-        entries.append((f"modules/{m}.ko", f, p.read_bytes()))
+        entries.append((f"modules/{m}.ko", f, module_bytes(p)))
     entries.append(("job/run.sh", f, script.encode()))
     for name, src in files.items():
         data = src if isinstance(src, bytes) else Path(src).read_bytes()
