@@ -41,6 +41,7 @@ import numpy as np
 from numba import njit
 
 from .columns import HEAD_BYTES
+from .freebsd_fast import fast_hash
 from .linux_dissect import be16, frame_view, has, u8
 
 #: lagghash layer bits (MBUF_HASHFLAG_L2/L3/L4 in sys/sys/mbuf.h).
@@ -188,7 +189,8 @@ def freebsd_vlan_view(packets: np.ndarray, vlan: str = "offload"):
 
 
 def lagg_hash(packets: np.ndarray, layers: str = "l2,l3,l4", seed: int = 0,
-              variant: str = "fnv", vlan: str = "offload") -> tuple[np.ndarray, np.ndarray]:
+              variant: str = "fnv", vlan: str = "offload", fast: bool = True
+              ) -> tuple[np.ndarray, np.ndarray]:
     """The FreeBSD lagg software hash of every packet: (hash uint32, valid bool).
 
     ``layers``: the lagghash set, any non-empty subset of l2,l3,l4 as a comma string.
@@ -204,6 +206,8 @@ def lagg_hash(packets: np.ndarray, layers: str = "l2,l3,l4", seed: int = 0,
     raw bytes kept, anything but the decoded ports (IPv4 ports past byte 64 with long IP
     options are known only where the decoder reached that transport header; the 4
     "port" bytes of a non-first IPv4 fragment only within the first 64 bytes).
+
+    Common frames take :mod:`hashscope.freebsd_fast` (``fast=False``: the general path only).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -211,18 +215,29 @@ def lagg_hash(packets: np.ndarray, layers: str = "l2,l3,l4", seed: int = 0,
     key = int(seed)
     if not 0 <= key <= _M32:
         raise ValueError(f"seed must be a 32-bit unsigned value, not {seed!r}")
+    if vlan not in VLAN_MODES:
+        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
     n = len(packets)
     out = np.zeros(n, dtype=np.uint32)
     valid = np.zeros(n, dtype=bool)
-    shift, tci = freebsd_vlan_view(packets, vlan)
-    length = np.maximum(packets["caplen"], packets["wirelen"]).astype(np.int64)
-    l4_off = packets["l4_off"].astype(np.int64)
-    for lo in range(0, n, CHUNK):
-        sl = slice(lo, min(n, lo + CHUNK))
-        buf, kn = frame_view(packets[sl])
+    if fast:  # the common frames straight from the columns, on all cores
+        fast_hash(packets, flags, key, variant == "fnv", vlan == "offload", out, valid)
+    rest = np.flatnonzero(~valid)
+    if len(rest) == 0:
+        return out, valid
+    pk = packets if len(rest) == n else packets[rest]
+    h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
+    shift, tci = freebsd_vlan_view(pk, vlan)
+    length = np.maximum(pk["caplen"], pk["wirelen"]).astype(np.int64)
+    l4_off = pk["l4_off"].astype(np.int64)
+    for lo in range(0, len(pk), CHUNK):
+        sl = slice(lo, min(len(pk), lo + CHUNK))
+        buf, kn = frame_view(pk[sl])
         _hash_kernel(buf, kn, length[sl], shift[sl], tci[sl], l4_off[sl], flags, key,
-                     variant == "fnv", out[sl], valid[sl])
-    return out, valid & (packets["mac_ok"] == 3)
+                     variant == "fnv", h[sl], ok[sl])
+    out[rest] = h
+    valid[rest] = ok & (pk["mac_ok"] == 3)
+    return out, valid
 
 
 def freebsd_variant(version: str) -> str:

@@ -68,6 +68,48 @@ def test_offload_is_inband_without_outer_8021q(freebsd_set):
         assert (a[~tagged] == b[~tagged]).all() and (a[tagged] != b[tagged]).any()
 
 
+LAYER_SETS = ("l2", "l3", "l4", "l2,l3", "l2,l4", "l3,l4", "l2,l3,l4")
+
+
+def test_fast_path_equals_the_general_path():
+    """The column fast path gives the frame walk's value and validity on every frame."""
+    from conftest import ROOT, TCPDUMP
+
+    paths = [ROOT / "captures" / "two-links-backup.pcapng", FREEBSD / "frames.pcap",
+             *sorted(TCPDUMP.glob("*.pcap*"))]
+    tables = []
+    for p in paths:
+        try:
+            tables.append(read_packets([str(p)]))
+        except Exception:  # noqa: BLE001 - unreadable corpus files are other tests' business
+            continue
+    packets = np.concatenate(tables)
+    assert len(tables) > 30 and len(packets) > 39000
+    for variant in ("fnv", "djb"):
+        for vlan in ("offload", "inband"):
+            for layers in LAYER_SETS:
+                for seed in (0, 0x9E3779B9):
+                    fast_h, fast_ok = lagg_hash(packets, layers, seed, variant, vlan)
+                    slow_h, slow_ok = lagg_hash(packets, layers, seed, variant, vlan, fast=False)
+                    where = (variant, vlan, layers, seed)
+                    assert (fast_ok == slow_ok).all(), where
+                    assert (fast_h[slow_ok] == slow_h[slow_ok]).all(), where
+    # the fast path takes a good share: most of the corpus, most of the varied vector frames,
+    # and in offload mode (only) the frames with one 0x8100 tag
+    from hashscope.freebsd_fast import fast_hash
+
+    tagged = (packets["vlan_n"] == 1) & (packets["eth_type"] == 0x8100)
+    vectors = np.zeros(len(packets), dtype=bool)
+    vectors[len(tables[0]):len(tables[0]) + len(tables[1])] = True
+    assert tagged.sum() > 100
+    for vlan in ("offload", "inband"):
+        done = np.zeros(len(packets), dtype=bool)
+        fast_hash(packets, 0x1C, 1, True, vlan == "offload", np.zeros(len(packets), np.uint32),
+                  done)
+        assert done.mean() > 0.95 and done[vectors].mean() > 0.75, vlan
+        assert done[tagged].all() if vlan == "offload" else not done[tagged].any()
+
+
 # ---- the research note's worked examples (freebsd_lagg.md section 9) -----------------------
 
 K = 0x9e3779b9
