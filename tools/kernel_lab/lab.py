@@ -10,6 +10,7 @@ them with AF_PACKET and records which slave every frame left on.
     lab.py vectors [--out DIR]      the hash-core vectors, checked against tests/data/vectors
     lab.py scenarios [NAME...]      replay captures/scenarios/*/input.pcap, rewrite their outputs
     lab.py replay IN.pcap OUTDIR --mode M --policy P --slaves a,b [--vlan offload] [--local-mac MAC]
+    lab.py lacp-check               802.3ad bonds (real aggregators) against the balance-xor vectors
     lab.py fetch                    download and build only (kernel, busybox, qemu, pktlab)
 
 Standard library only. Needs root for apt-get (only when something is missing).
@@ -558,6 +559,33 @@ def cmd_scenarios(args, env=None):
     log(f"scenarios: {time.monotonic() - t0:.0f} s")
 
 
+LACP_CHECKS = (("layer3+4", 4), ("encap2+3", 3), ("vlan+srcmac", 5), ("layer2", 8))
+
+
+def cmd_lacp_check(args, env=None):
+    """802.3ad picks slaves as balance-xor does: replay linux-6.1/frames.pcap through 802.3ad
+    bonds (real aggregators with an LACP partner) and compare with the balance-xor vectors."""
+    inp = VECTORS / "linux-6.1" / "frames.pcap"
+    jobs = [{"input": inp, "mode": "802.3ad", "policy": pol, "vlan": "inband",
+             "slaves": [f"e{i}" for i in range(n)], "local_mac": "02:00:00:00:00:99"}
+            for pol, n in LACP_CHECKS]
+    dirs, kernel = run_replays(jobs, env)
+    ref = {}
+    for line in gzip.open(VECTORS / "linux-6.1" / "vectors.csv.gz", "rt").read().splitlines()[1:]:
+        r = line.split(",")
+        ref[(r[4], int(r[5]), int(r[0]))] = int(r[6])
+    ok = True
+    for job, d in zip(jobs, dirs, strict=True):
+        idx = [int(x) for x in (d / "index.txt").read_text().split()]
+        n = len(job["slaves"])
+        agree = sum(ref[(job["policy"], n, i)] == k for i, k in enumerate(idx))
+        ok &= agree == len(idx) == len(ref) // (len(POLICIES) * len(COUNTS))
+        log(f"802.3ad {job['policy']} {n} slaves ({kernel}): {agree}/{len(idx)} frames on the"
+            " slave the balance-xor vectors give")
+    if not ok:
+        raise SystemExit(1)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -576,6 +604,7 @@ def main(argv=None):
                    help="where the vectors go (default tools/kernel_lab/cache/out/vectors)")
     a.add_argument("--new-inputs", action="store_true",
                    help="first make the scenarios' input captures anew (make_inputs.py)")
+    sub.add_parser("lacp-check", help="802.3ad bonds against the balance-xor vectors")
     r = sub.add_parser("replay", help="replay one capture")
     r.add_argument("input")
     r.add_argument("outdir")
@@ -596,6 +625,8 @@ def main(argv=None):
         cmd_vectors(args)
     elif args.cmd == "scenarios":
         cmd_scenarios(args)
+    elif args.cmd == "lacp-check":
+        cmd_lacp_check(args)
     elif args.cmd == "replay":
         cmd_replay(args)
     elif args.cmd == "all":
