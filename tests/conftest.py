@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +43,18 @@ def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
         sys.exit(0)
     out, err = capsys.readouterr()
     return info.value.code or 0, out, err
+
+
+def real_packets(*first: Path) -> tuple[np.ndarray, int]:
+    """The given captures, then every readable one of the copied tcpdump subset, as one
+    packet table; and how many files were read (unreadable corpus files are skipped: they
+    are other tests' business)."""
+    from hashscope import read_packets
+
+    tables = []
+    for p in [*first, *sorted(TCPDUMP.glob("*.pcap*"))]:
+        try:
+            tables.append(read_packets([str(p)]))
+        except Exception:  # noqa: BLE001
+            continue
+    return np.concatenate(tables), len(tables)
