@@ -148,6 +148,7 @@ class UpMembers:
 
     def __init__(self, setup: Setup, run):
         self.usable = setup.members.usable
+        self.identity = bool((self.usable == np.arange(len(self.usable))).all())
         self.run = run  # packets -> (hash, valid, link among the usable members)
 
     def assign(self, packets: np.ndarray) -> Assignment:
@@ -157,8 +158,9 @@ class UpMembers:
                               np.full(n, -1, dtype=np.int64))
         h, valid, link = self.run(packets)
         link = np.asarray(link, dtype=np.int64)
-        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool),
-                          np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1))
+        if not self.identity:  # (all up, or only the last ones down: link i is member i)
+            link = np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1)
+        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool), link)
 
 
 def _ovs_assigner(name: str, setup: Setup) -> UpMembers:

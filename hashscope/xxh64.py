@@ -35,10 +35,11 @@ def _merge(acc, val):
     return acc * P1 + P4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def xxh64_words(words, seed):
-    """XXH64 of the little-endian bytes of ``words`` (uint64 array, length a multiple of 4)."""
-    n = words.shape[0]
+    """XXH64 of the little-endian bytes of ``words``: a uint64 array, or a tuple of uint64
+    (a key built in registers inside a compiled loop: no allocation per row)."""
+    n = len(words)
     seed = np.uint64(seed)
     if n >= 4:
         v1 = seed + P1 + P2

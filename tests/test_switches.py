@@ -146,3 +146,109 @@ def test_models_table():
     assert all(MODELS[n][0] for n in set(MODELS) - names)  # the HP blade formulas
     with pytest.raises(ValueError):
         cisco_etherchannel(_ipv4(0, 0), 2, "src-vlan")
+
+
+# -- the compiled models against a plain per-packet reference, on real captures ---------
+
+def _rows(pk) -> list[dict]:
+    cols = ("mac_ok", "src_mac", "dst_mac", "depth", "ip_ver", "proto", "frag", "src_hi",
+            "src_lo", "dst_hi", "dst_lo", "sport", "dport", "ethertype", "vlan_n", "caplen")
+    lists = {c: pk[c].tolist() for c in cols}
+    heads = pk["head"].tolist()
+    return [{**{c: lists[c][i] for c in cols}, "head": heads[i]} for i in range(len(pk))]
+
+
+def _ref_has(r, kind, dirs=("src", "dst")):
+    if kind == "mac":
+        need = (2 if "src" in dirs else 0) | (1 if "dst" in dirs else 0)
+        return r["mac_ok"] & need == need
+    ip = r["depth"] >= 2 and r["ip_ver"] in (4, 6)
+    if kind == "ip":
+        return ip
+    return (ip and r["proto"] in (6, 17, 33, 132, 136) and r["depth"] >= 3
+            and not r["frag"] & 4)
+
+
+def _ref_cisco(r, mode):
+    kind, dirs = CISCO_MODES[mode]
+    while kind:
+        if _ref_has(r, kind, dirs):
+            cols = {"mac": "_mac", "ip": "_lo", "port": "port"}[kind]
+            v = 0
+            for d in dirs:
+                v ^= r[(d if kind != "port" else d[0]) + cols] & 7
+            return v, True
+        kind = {"port": "ip", "ip": "mac"}.get(kind)
+    return 0, False
+
+
+def _ref_vmware(r, variant):
+    v = (r["src_lo"] ^ r["dst_lo"]) & 0xFFFFFFFF
+    ip = _ref_has(r, "ip")
+    off = 14 + 4 * r["vlan_n"]
+    raw = not ip and _ref_has(r, "mac") and off + 20 <= min(r["caplen"], 64)
+    if raw:
+        b = r["head"][off + 12:off + 20]
+        v = int.from_bytes(bytes(x ^ y for x, y in zip(b[:4], b[4:], strict=True)), "big")
+    return (v & 0xFF if variant == "last-octet" else v), ip or raw
+
+
+def _ref_mix(r, layer, ip_mask, proto):
+    import struct
+
+    import xxhash
+    if layer == 2:
+        w = [2 << 56 | r["ethertype"], r["src_mac"], 0, r["dst_mac"], 0, 0]
+    else:
+        w = [layer << 56 | (r["proto"] if proto else 0)]
+        for col in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+            w.append(0 if ip_mask and col.endswith("hi") else
+                     r[col] & ip_mask if ip_mask else r[col])
+        w.append(r["sport"] << 16 | r["dport"] if layer == 4 else 0)
+    h = xxhash.xxh64(struct.pack("<8Q", *w, 0, 0)).intdigest()
+    return (h ^ h >> 32) & 0xFFFFFFFF, layer > 0
+
+
+def _ref_aruba(r, layer):
+    top = 2 + ("l2", "l3", "l4").index(layer)
+    lv = 2 if _ref_has(r, "mac") else 0
+    lv = 3 if top >= 3 and _ref_has(r, "ip") else lv
+    lv = 4 if top == 4 and _ref_has(r, "port") else lv
+    return _ref_mix(r, lv, 31, False)
+
+
+def _ref_uniform(r):
+    if _ref_has(r, "ip"):
+        cut = r["proto"] in (6, 17, 33, 132, 136) and not _ref_has(r, "port") \
+            and not r["frag"] & 4
+        return _ref_mix(r, 0 if cut else 4, 0, True)
+    return _ref_mix(r, 2 if _ref_has(r, "mac") else 0, 0, True)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    from conftest import VECTORS, real_packets
+    return real_packets(ROOT / "captures" / "two-links-backup.pcapng",
+                        *sorted(VECTORS.glob("*/frames.pcap")))[0]
+
+
+@pytest.mark.parametrize("name,variant,ref", [
+    *[(f"cisco:{m}", None, lambda r, m=m: _ref_cisco(r, m)) for m in CISCO_MODES],
+    *[(f"aruba:{x}", None, lambda r, x=x: _ref_aruba(r, x)) for x in ("l2", "l3", "l4")],
+    ("vmware:ip-hash", "last-octet", lambda r: _ref_vmware(r, "last-octet")),
+    ("vmware:ip-hash", "whole", lambda r: _ref_vmware(r, "whole")),
+    ("uniform", None, _ref_uniform),
+])
+def test_compiled_models_match_a_per_packet_reference(corpus, name, variant, ref):
+    """Every packet of the real captures (ARP, fragments, IPv6, tags, raw IP, ...): the
+    compiled model gives the hash, validity and link of a plain Python reference."""
+    rows = _rows(corpus)
+    expect = [ref(r) for r in rows]
+    for n in (3, 4):
+        if variant:
+            h, valid, link = vmware_ip_hash(corpus, n, variant)
+        else:
+            h, valid, link = ASSIGNERS[name](corpus, n)
+        assert h.tolist() == [x for x, _ in expect]
+        assert valid.tolist() == [ok for _, ok in expect]
+        assert link.tolist() == [x % n if ok else -1 for x, ok in expect]
