@@ -17,7 +17,7 @@ from .capture import CaptureReader, ProgressHandler, WarningHandler
 from .columns import PACKET_DTYPE
 from .decode import decode
 from .errors import CaptureWarning
-from .flows import FlowTable, packet_keys
+from .flows import FlowTable, batch_keys
 from .pipeline import background
 from .records import Interface
 
@@ -63,11 +63,12 @@ def read_flows(
         on_start(reader.total_size())
     table = FlowTable()
     packets = 0
-    # reading, decoding and key hashing run a few batches ahead in a thread of their own
-    keyed = ((pk, packet_keys(pk)) for pk in packet_tables(reader))
-    for pk, keys in background(keyed):
-        packets += len(pk)
-        table.add(pk, keys)
+    # reading and keying (decoding only into scratch records: the flow table needs no
+    # packet table) run a few batches ahead in a thread of their own
+    keyed = (batch_keys(b, reader.registry.linktypes()) for b in reader.batches())
+    for columns in background(keyed):
+        packets += len(columns[0])
+        table.add_keyed(*columns)
     names = reader.registry.names()
     return FlowResult(table.frame(names), packets, table.undecoded_packets,
                       reader.registry.interfaces, reader.warnings)

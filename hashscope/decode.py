@@ -3,6 +3,11 @@
 One compiled pass per batch, no Python per packet. Each layer is a small
 function that reads only bytes inside the captured length; where the bytes
 run out, decoding stops and the packet's ``cut`` flag says so.
+
+The layer functions (here, in linklayer and iplayer) are inlined into the batch
+loop (``inline="always"``): a compiled call that takes an array argument adjusts
+the array's reference count on the way in and out, and those atomic updates
+cost more than the decoding itself (0.19 s against 0.07 s per million frames).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ ICMP_ERRORS_V4 = (3, 4, 5, 11, 12)
 ICMP_ERRORS_V6 = (1, 2, 3, 4)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def network_layer(b, p, end, etype, r):
     """Decode IPv4/IPv6 at p into the outer network fields.
 
@@ -50,7 +55,7 @@ def network_layer(b, p, end, etype, r):
     return ok, l4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def inner_network(b, p, end, etype, r):
     """Decode the inner IPv4/IPv6 header at p into the inner_* fields (as network_layer)."""
     ok, l4, ver, sh, sl, dh, dl, _hl, _tl, _ttl, frag, _fo, flow, _nh0, _ext, proto = \
@@ -62,7 +67,7 @@ def inner_network(b, p, end, etype, r):
     return ok, l4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def gre_payload(b, p, end, r):
     """GRE header at p: (inner network type, offset of the inner header), or (0, -1)."""
     if p + 4 > end:

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from .columns import DEPTH_NONE
+from .columns import DEPTH_NONE, PACKET_DTYPE
+from .decode import decode_packet
 from .errors import HashscopeError
+from .records import RecordBatch
 from .xxh64 import xxh64_words
 
 KEY_WORDS = 8
@@ -38,32 +40,79 @@ def flow_key(r, w):
     w[7] = (np.uint64(r.sport) << np.uint64(16)) | np.uint64(r.dport)
 
 
+@njit(cache=True, inline="always")
+def key_hash(r, w):
+    """Fill ``w`` with the flow key of record ``r``; return the key's XXH64."""
+    flow_key(r, w)
+    return xxh64_words(w, 0)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def packet_keys(pk):
-    """Flow key words and their XXH64 for every packet (on all cores)."""
+    """Flow key words and their XXH64 for every packet of a packet table (on all cores)."""
     n = pk.shape[0]
     words = np.empty((n, KEY_WORDS), np.uint64)
     hashes = np.empty(n, np.uint64)
     for i in prange(n):
-        flow_key(pk[i], words[i])
-        hashes[i] = xxh64_words(words[i], 0)
+        hashes[i] = key_hash(pk[i], words[i])
     return words, hashes
 
 
-@njit(cache=True, nogil=True)
-def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n, fids):
-    """Add the packets of table ``pk`` to the flow table; returns the new flow count.
+#: Work items per batch of :func:`record_keys` (each has its own scratch record).
+KEY_CHUNKS = 32
 
-    ``pkt_words``/``pkt_hashes`` come from :func:`packet_keys`. stats columns:
+
+@njit(cache=True, nogil=True, parallel=True)
+def record_keys(data, offset, caplen, iface, linktype_of_iface, scratch, raw):
+    """Flow key words, their XXH64 and the decoding depth of every record of a batch,
+    straight from the captured bytes (on all cores).
+
+    Each frame is decoded into a scratch record (``scratch``: KEY_CHUNKS records,
+    ``raw`` their bytes), cleared before each frame, never into a packet table: the
+    flow table needs 73 bytes per packet, not the table's 280, and memory traffic is
+    what a read is made of.
+    """
+    n = offset.shape[0]
+    words = np.empty((n, KEY_WORDS), np.uint64)
+    hashes = np.empty(n, np.uint64)
+    depth = np.empty(n, np.uint8)
+    step = (n + KEY_CHUNKS - 1) // KEY_CHUNKS
+    for c in prange(KEY_CHUNKS):
+        r = scratch[c]
+        for i in range(c * step, min(n, (c + 1) * step)):
+            raw[c, :] = 0
+            p = offset[i]
+            depth[i] = decode_packet(data, p, p + caplen[i], linktype_of_iface[iface[i]], r)[0]
+            hashes[i] = key_hash(r, words[i])
+    return words, hashes, depth
+
+
+def batch_keys(batch: RecordBatch, linktype_of_iface: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What :meth:`FlowTable.add_keyed` takes for a record batch, by :func:`record_keys`:
+    (depth, wirelen, ts_ns, iface, key words, hashes). Holds nothing of the batch's
+    buffer, so the reader can move on."""
+    scratch = np.zeros(KEY_CHUNKS, PACKET_DTYPE)
+    words, hashes, depth = record_keys(batch.data, batch.offset, batch.caplen, batch.iface,
+                                       linktype_of_iface, scratch,
+                                       scratch.view(np.uint8).reshape(KEY_CHUNKS, -1))
+    return depth, batch.wirelen, batch.ts_ns, batch.iface, words, hashes
+
+
+@njit(cache=True, nogil=True)
+def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashes, keys, stats,
+               ifmask, n, fids):
+    """Add a batch of packets to the flow table; returns the new flow count.
+
+    ``pkt_words``/``pkt_hashes`` come from :func:`packet_keys` or :func:`record_keys`;
+    packets of depth DEPTH_NONE are counted apart. stats columns:
     packets, bytes, first ns, last ns. ``fids`` receives each packet's flow index (-1:
     not decoded). The caller guarantees room for one new
     flow per packet and a load factor of at most 1/2.
     """
     mask = np.uint64(slots.shape[0] - 1)
     skipped = 0
-    for i in range(pk.shape[0]):
-        r = pk[i]
-        if r.depth == DEPTH_NONE:
+    for i in range(depth.shape[0]):
+        if depth[i] == DEPTH_NONE:
             skipped += 1
             fids[i] = -1
             continue
@@ -81,8 +130,8 @@ def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n,
                     keys[f, k] = w[k]
                 stats[f, 0] = 0
                 stats[f, 1] = 0
-                stats[f, 2] = r.ts_ns
-                stats[f, 3] = r.ts_ns
+                stats[f, 2] = ts_ns[i]
+                stats[f, 3] = ts_ns[i]
                 ifmask[f] = 0
                 break
             if hashes[f] == h:
@@ -96,12 +145,12 @@ def accumulate(pk, pkt_words, pkt_hashes, slots, hashes, keys, stats, ifmask, n,
             s = (s + np.uint64(1)) & mask
         fids[i] = f
         stats[f, 0] += 1
-        stats[f, 1] += r.wirelen
-        if r.ts_ns < stats[f, 2]:
-            stats[f, 2] = r.ts_ns
-        if r.ts_ns > stats[f, 3]:
-            stats[f, 3] = r.ts_ns
-        ifmask[f] |= np.uint64(1) << np.uint64(r.iface)
+        stats[f, 1] += wirelen[i]
+        if ts_ns[i] < stats[f, 2]:
+            stats[f, 2] = ts_ns[i]
+        if ts_ns[i] > stats[f, 3]:
+            stats[f, 3] = ts_ns[i]
+        ifmask[f] |= np.uint64(1) << np.uint64(iface[i])
     return n, skipped
 
 
@@ -151,13 +200,21 @@ class FlowTable:
         ``keys``: its :func:`packet_keys`, when already computed (e.g. in a reader thread).
         Flow indices are rows of :meth:`frame` before sorting (its ``flow`` column).
         """
-        if len(packets) and packets["iface"].max() >= MAX_INTERFACES:
-            raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
-        self._reserve(len(packets))
         words, hashes = keys if keys is not None else packet_keys(packets)
-        fids = np.empty(len(packets), dtype=np.int64)
-        self.n, skipped = accumulate(packets, words, hashes, self.slots, self.hashes,
-                                     self.keys, self.stats, self.ifmask, self.n, fids)
+        return self.add_keyed(packets["depth"], packets["wirelen"], packets["ts_ns"],
+                              packets["iface"], words, hashes)
+
+    def add_keyed(self, depth, wirelen, ts_ns, iface, words, hashes) -> np.ndarray:
+        """Add packets given as columns and their flow keys (:func:`packet_keys`,
+        :func:`batch_keys`); returns their flow indices."""
+        if len(iface) and iface.max() >= MAX_INTERFACES:
+            raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
+        self._reserve(len(iface))
+        fids = np.empty(len(iface), dtype=np.int64)
+        self.n, skipped = accumulate(*(np.ascontiguousarray(c) for c in (depth, wirelen,
+                                                                        ts_ns, iface)),
+                                     words, hashes, self.slots, self.hashes, self.keys,
+                                     self.stats, self.ifmask, self.n, fids)
         self.undecoded_packets += skipped
         return fids
 

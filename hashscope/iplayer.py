@@ -23,7 +23,7 @@ MAX_EXT_HEADERS = 8
 HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, AH, MOBILITY, HIP, SHIM6 = 0, 43, 44, 60, 51, 135, 139, 140
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ipv4_header(b, p, end):
     """The IPv4 header at p: (ok, hlen, proto, src, dst, frag bits, frag offset, len, ttl).
 
@@ -45,7 +45,7 @@ def ipv4_header(b, p, end):
             np.int64(b[p + 8]))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ipv6_header(b, p, end):
     """The IPv6 header at p and its extension-header chain.
 
@@ -100,7 +100,7 @@ def ipv6_header(b, p, end):
             complete)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ip_layer(b, p, end, etype):
     """An IPv4 or IPv6 header at p, in one shape for both families.
 
@@ -122,7 +122,7 @@ def ip_layer(b, p, end, etype):
     return False, -1, 0, z, z, z, z, 0, 0, 0, 0, 0, 0, 0, 0, 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def transport(b, p, end, proto):
     """Transport fields at p: (ok, sport, dport, spi, icmp type, code, id, tcp flags).
 
@@ -153,7 +153,7 @@ def transport(b, p, end, proto):
     return False, 0, 0, 0, 0, 0, 0, 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def transport_needs(proto):
     """Bytes of the transport header the decoder reads for ``proto`` (0: none)."""
     if proto == 6 or proto == 17 or proto == 33 or proto == 132 or proto == 136 or proto == 50:

@@ -14,7 +14,7 @@ MAX_TAGS = 8
 MAX_MPLS_LABELS = 8
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_layer(b, p, end, linktype, r):
     """Decode the link-layer header; returns (network type, offset of the network header).
 
@@ -84,7 +84,7 @@ def link_layer(b, p, end, linktype, r):
     return -1, -1  # not a link type we decode
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ethertype_chain(b, p, end, etype, r):
     """VLAN tags, PPPoE session and MPLS after an ethertype: (network type, offset).
 
@@ -135,7 +135,7 @@ def ethertype_chain(b, p, end, etype, r):
     return 0, -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_header_len(linktype):
     """Length of the fixed link-layer header of a link type."""
     if linktype == lt.ETHERNET:

@@ -16,7 +16,8 @@ import pytest
 from conftest import MADE, SHARED_TCPDUMP, TCPDUMP, needs_tshark, run_cli
 from tshark_ref import PROTOCOLS, hashscope_conversations, tshark_conversations
 
-from hashscope import CaptureError, read_flows, read_packets
+from hashscope import CaptureError, CaptureReader, packet_tables, read_flows, read_packets
+from hashscope.flows import FlowTable
 
 CONV_CASES = [TCPDUMP / n for n in (
     "afs.pcap", "ssh.pcap", "of13_ericsson.pcapng", "resp_1_benchmark.pcap",
@@ -127,6 +128,24 @@ def test_flow_totals_equal_packet_totals():
     assert res.flows["packets"].sum() == len(decoded)
     assert res.flows["bytes"].sum() == decoded["wirelen"].sum()
     assert res.flows["bytes"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("folder", [TCPDUMP, MADE] + [SHARED_TCPDUMP] * SHARED_TCPDUMP.is_dir(),
+                         ids=lambda p: p.name)
+def test_record_path_equals_packet_table_path(folder):
+    """read_flows keys flows straight from the captured bytes; analyze builds the same
+    table from decoded packet tables: both must give the same flows, ids and counts."""
+    for path in sorted(folder.iterdir()):
+        try:
+            res = read_flows([str(path)])
+        except CaptureError:
+            continue
+        table, reader = FlowTable(), CaptureReader([str(path)])
+        for pk in packet_tables(reader):
+            table.add(pk)
+        expect = table.frame(reader.registry.names())
+        pd.testing.assert_frame_equal(res.flows, expect, obj=path.name)
+        assert res.undecoded == table.undecoded_packets, path.name
 
 
 def test_flows_know_their_interfaces():
