@@ -19,15 +19,18 @@ note other_hashes.md §1.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from .columns import MAC_SRC
 from .ovs_hash import (
+    HASH_5TUPLE,
+    HASH_SLB,
+    HASH_SYMMETRIC_L4,
     U32,
-    bond_vid,
     check_flavour,
     flow_hash_5tuple,
     flow_hash_symmetric_l4,
-    hash_mac,
+    hash_packets,
+    hash_packets_timed,
 )
 
 BOND_BUCKETS = 256  #: BOND_BUCKETS (lib/dpif.h / ofproto/bond.c); bucket = hash & BOND_MASK
@@ -55,9 +58,7 @@ def ovs_tcp_hash(packets: np.ndarray, basis: int = 0, version: str = "2.8",
 def slb_hash(packets: np.ndarray, basis: int = 0, flavour: str = "generic"
              ) -> tuple[np.ndarray, np.ndarray]:
     """balance-slb's bond_hash_src = hash_mac(dl_src, vid, basis): (hash, valid)."""
-    check_flavour(flavour)
-    valid = (packets["mac_ok"] & MAC_SRC).astype(bool)
-    return hash_mac(packets["src_mac"], bond_vid(packets), basis, flavour), valid
+    return hash_packets(packets, HASH_SLB, basis, flavour)
 
 
 def _insert_bal(bals: list[int], m: int, load: list[int]) -> None:
@@ -141,19 +142,53 @@ def bond_rebalance(member: np.ndarray, tx: np.ndarray, n_links: int, rebalancer:
     tx //= 2  # exponentially weighted moving average, weight 1/2
 
 
+@njit(cache=True, nogil=True)
+def route_rows(ts, wirelen, h, valid, i, now, due, has_due, member, tx, rr, n_links, link):
+    """Route packets from ``i`` on, in order, until a rebalancing run is due.
+
+    Time is the running maximum of ``ts`` from ``now``; the packets stop at the first
+    whose time reaches ``due`` (if ``has_due``). A valid packet's bucket (hash & 0xFF)
+    gives its member in ``link`` (-1 for the others) and gets its ``wirelen`` added to
+    ``tx``; a bucket used for the first time (member -1) takes member ``rr`` mod n, then
+    ``rr`` + 1 (round robin), unless ``rr`` < 0. Returns (where it stopped, time, rr).
+    """
+    n = ts.shape[0]
+    while i < n:
+        now = max(now, ts[i])
+        if has_due and now >= due:
+            return i, now, rr
+        if valid[i]:
+            b = np.int64(h[i] & np.uint32(BOND_BUCKETS - 1))
+            if member[b] < 0 and rr >= 0:
+                member[b] = rr % n_links
+                rr += 1
+            link[i] = member[b]
+            tx[b] += np.int64(wirelen[i])
+        else:
+            link[i] = -1
+        i += 1
+    return n, now, rr
+
+
 class OvsBond:
     """The 256-bucket table of a balancing OVS bond, replayed over a capture.
 
-    Call :meth:`assign` batch after batch in capture order. Each batch is split only at
-    rebalancing times; within a segment every packet follows the current table (new
-    buckets are filled first) and the segment's bytes (``wirelen``) are added to their
-    buckets. Time is the running maximum of ``ts_ns`` (captures merged from several
-    interfaces may step back a little). The bond is taken to start at the first packet:
-    the first rebalance runs ``rebalance_interval_ns`` later (OVS: bond creation +
+    Call :meth:`assign` batch after batch in capture order. Packets are routed in order
+    (:func:`route_rows`): each follows the current table, a bucket used for the first time
+    is filled (round robin from ``rr`` if the bond does so; ``rr`` -1: it never meets an
+    empty bucket) and its bytes (``wirelen``) are added to its bucket; rebalancing runs
+    between packets. Time is the running maximum of ``ts_ns`` (captures merged from
+    several interfaces may step back a little). The bond is taken to start at the first
+    packet: the first rebalance runs ``rebalance_interval_ns`` later (OVS: bond creation +
     interval), then every interval. ``rebalance_interval_ns=0`` disables it; OVS raises
     values below 1 s to 1 s. Not modelled: link failures, learning packets, the
     revalidator's delay in accounting.
     """
+
+    #: set by the subclass: its hash (:data:`hashscope.ovs_hash.HASH_SLB`, ...), basis
+    #: and flavour
+    which: int | None = None
+    basis, flavour = 0, "generic"
 
     def __init__(self, n_links: int, rebalance_interval_ns: int = 10_000_000_000,
                  rebalancer: str = "2.16"):
@@ -168,48 +203,35 @@ class OvsBond:
         self.tx_bytes = np.zeros(BOND_BUCKETS, np.int64)
         self.next_rebalance: int | None = None
         self.rebalances = 0  #: rebalancing runs so far
+        self.rr = -1  #: the next round-robin member for a new bucket; -1: no filling
         self._now = np.iinfo(np.int64).min
 
     def hash(self, packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def fill(self, new: np.ndarray) -> None:
-        """Give members to buckets used for the first time (in order of first use)."""
+        if self.which is None:
+            raise NotImplementedError
+        return hash_packets(packets, self.which, self.basis, self.flavour)
 
     def assign(self, packets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hash uint32, valid bool, link int64; -1 where not valid) for the next batch."""
-        h, valid = self.hash(packets)
-        link = np.full(len(packets), -1, np.int64)
+        if self.which is None:
+            raise NotImplementedError
+        h, valid, ts, wirelen = hash_packets_timed(packets, self.which, self.basis,
+                                                   self.flavour)
+        link = np.empty(len(packets), np.int64)
         if not len(packets):
             return h, valid, link
-        now = np.maximum.accumulate(np.maximum(packets["ts_ns"], self._now))
-        self._now = int(now[-1])
         if self.next_rebalance is None and self.interval:
-            self.next_rebalance = int(now[0]) + self.interval
-        bucket = (h & U32(BOND_BUCKETS - 1)).astype(np.int64)
-        wirelen = packets["wirelen"]
+            self.next_rebalance = max(int(ts[0]), self._now) + self.interval
         i = 0
         while i < len(packets):
-            j = len(packets)
-            if self.interval:
-                j = int(np.searchsorted(now, self.next_rebalance, side="left"))
-            sel = np.arange(i, j)[valid[i:j]]
-            self._route(bucket[sel], wirelen[sel], link, sel)
-            if j < len(packets):
-                self._rebalance_until(int(now[j]))
-            i = j
+            due = self.next_rebalance or 0
+            i, now, self.rr = route_rows(ts, wirelen, h, valid, i, self._now, due,
+                                         bool(self.interval), self.member, self.tx_bytes,
+                                         self.rr, self.n_links, link)
+            self._now = int(now)
+            if i < len(packets):
+                self._rebalance_until(self._now)
         return h, valid, link
-
-    def _route(self, bucket, wirelen, link, sel) -> None:
-        if not len(sel):
-            return
-        used, first = np.unique(bucket, return_index=True)
-        new = used[self.member[used] < 0]
-        if len(new):
-            self.fill(new[np.argsort(first[self.member[used] < 0], kind="stable")])
-        link[sel] = self.member[bucket]
-        self.tx_bytes += np.bincount(bucket, weights=wirelen, minlength=BOND_BUCKETS
-                                     ).astype(np.int64)
 
     def _rebalance_until(self, now: int) -> None:
         """Every rebalancing run due by ``now``; once all counts are 0 the runs are no-ops
@@ -235,15 +257,8 @@ class SlbBond(OvsBond):
                  basis: int = 0, flavour: str = "generic", rebalancer: str = "2.16"):
         check_flavour(flavour)
         super().__init__(n_links, rebalance_interval_ns, rebalancer)
-        self.basis, self.flavour = basis, flavour
-        self._rr = 0
-
-    def hash(self, packets):
-        return slb_hash(packets, self.basis, self.flavour)
-
-    def fill(self, new):
-        self.member[new] = (self._rr + np.arange(len(new))) % self.n_links
-        self._rr += len(new)
+        self.which, self.basis, self.flavour = HASH_SLB, basis, flavour
+        self.rr = 0
 
 
 class TcpBond(OvsBond):
@@ -257,12 +272,12 @@ class TcpBond(OvsBond):
                  rebalancer: str = "2.16", seed: int | None = None):
         check_flavour(flavour)
         super().__init__(n_links, rebalance_interval_ns, rebalancer)
+        if version not in OVS_TCP_VERSIONS:
+            raise ValueError(f"version must be one of {OVS_TCP_VERSIONS}, not {version!r}")
         self.basis, self.version, self.flavour = basis, version, flavour
+        self.which = HASH_SYMMETRIC_L4 if version == "2.7" else HASH_5TUPLE  # ovs_tcp_hash
         rng = np.random.default_rng(basis if seed is None else seed)
         self.member[:] = rng.integers(0, n_links, BOND_BUCKETS)
-
-    def hash(self, packets):
-        return ovs_tcp_hash(packets, self.basis, self.version, self.flavour)
 
 
 def ovs_balance_tcp(packets: np.ndarray, n_links: int, basis: int = 0, version: str = "2.8",

@@ -1,12 +1,14 @@
-"""Open vSwitch hash functions (lib/hash.h, lib/jhash.c, lib/flow.c), over whole columns.
+"""Open vSwitch hash functions (lib/hash.h, lib/jhash.c, lib/flow.c), compiled.
 
-The primitives take and return numpy ``uint32`` arrays (arithmetic wraps modulo 2^32),
-so one call hashes a whole batch; the flow hashes (:func:`flow_hash_5tuple`,
-:func:`flow_hash_symmetric_l4`) take the packet table and return (hash, valid).
+The primitives are numba scalar functions on 32-bit values (carried in integers, every
+result reduced modulo 2^32), callable from Python and from the compiled loops; the flow
+hashes (:func:`flow_hash_5tuple`, :func:`flow_hash_symmetric_l4`, balance-slb's
+:func:`hash_mac` of a frame) run them over every row of the packet table on all cores
+(:func:`ovs_hash_rows`) and return (hash, valid).
 
 OVS hashes *memory words*: a field stored in network order (an address, a port) is
 loaded little-endian on x86, i.e. its column value (the network-order number) is
-byte-swapped first; :func:`le32_of_be32` and friends say so where they happen.
+byte-swapped first; :func:`bswap16` and friends say so where they happen.
 
 ``lib/hash.h`` has two build flavours, chosen by the compiler, not by configuration:
 
@@ -14,31 +16,35 @@ byte-swapped first; :func:`le32_of_be32` and friends say so where they happen.
   XCP-ng / XenServer);
 - ``"sse42"``: CRC32C steps (``__SSE4_2__ && __x86_64__``, e.g. ``-march=native``).
 
-Both are identical in OVS 2.5.3 and current master (research note other_hashes.md
-§1.2); checked on the note's worked examples (§1.8).
+The compiled functions take ``sse42`` (bool) instead of the flavour's name. Both are
+identical in OVS 2.5.3 and current master (research note other_hashes.md §1.2); checked
+on the note's worked examples (§1.8).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
-from .columns import DEPTH_LINK, DEPTH_NET, DEPTH_TRANSPORT, FRAG_LATER, MAC_DST, MAC_SRC
+from .columns import (
+    DEPTH_LINK,
+    DEPTH_NET,
+    DEPTH_TRANSPORT,
+    FRAG_LATER,
+    HEAD_BYTES,
+    MAC_DST,
+    MAC_SRC,
+)
+from .linux_fast import bswap32
 
 U32 = np.uint32
+M32 = np.uint64(0xFFFFFFFF)
 FLAVOURS = ("generic", "sse42")
 ETH_TYPE_ARP = 0x0806
 FLOW_DL_TYPE_NONE = 0x05FF  #: struct flow's dl_type of an 802.3 length frame
-TP_PROTOS_5TUPLE = (6, 17, 132, 1, 58)  #: protocols whose tp_src/tp_dst flow_hash_5tuple adds
 MAC_BOTH = MAC_DST | MAC_SRC
-
-
-def _u32(x) -> np.ndarray:
-    """A uint32 array (at least 1-d, so that wrap-around never warns on a scalar)."""
-    return np.atleast_1d(np.asarray(x, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(U32)
-
-
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
-    return (x << U32(r)) | (x >> U32(32 - r))
+#: which hash :func:`ovs_hash_rows` computes
+HASH_SLB, HASH_5TUPLE, HASH_SYMMETRIC_L4 = 0, 1, 2
 
 
 def _crc32c_table() -> np.ndarray:
@@ -51,147 +57,207 @@ def _crc32c_table() -> np.ndarray:
 CRC32C = _crc32c_table()
 
 
-def crc32c_bytes(h: np.ndarray, data: np.ndarray, nbytes: int) -> np.ndarray:
+@njit(cache=True, inline="always")
+def rotl32(x, r):
+    x = np.uint64(x) & M32
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & M32
+
+
+@njit(cache=True, inline="always")
+def crc32c(h, data, nbytes):
     """_mm_crc32_u32/_u64: raw CRC32C (no inversions) of the low ``nbytes`` of ``data``,
     least significant byte first (the little-endian memory order of the word)."""
-    h = _u32(h)
-    data = np.atleast_1d(np.asarray(data, dtype=np.uint64))
+    h = np.uint64(h) & M32
+    data = np.uint64(data)
     for i in range(nbytes):
-        byte = ((data >> np.uint64(8 * i)) & np.uint64(0xFF)).astype(U32)
-        h = CRC32C[(h ^ byte) & U32(0xFF)] ^ (h >> U32(8))
+        byte = (data >> np.uint64(8 * i)) & np.uint64(0xFF)
+        h = np.uint64(CRC32C[(h ^ byte) & np.uint64(0xFF)]) ^ (h >> np.uint64(8))
     return h
 
 
-def mhash_add(h: np.ndarray, d: np.ndarray) -> np.ndarray:
+@njit(cache=True, inline="always")
+def mhash_add(h, d):
     """mhash_add (lib/hash.h): one Murmur3 body step. (2.5.3 also multiplies when d == 0;
     newer OVS skips it: the result is the same.)"""
-    k = _rotl(_u32(d) * U32(0xCC9E2D51), 15) * U32(0x1B873593)
-    h = _u32(h) ^ k
-    return _rotl(h, 13) * U32(5) + U32(0xE6546B64)
+    k = rotl32(np.uint64(d) * np.uint64(0xCC9E2D51), 15) * np.uint64(0x1B873593)
+    h = (np.uint64(h) ^ k) & M32
+    return (rotl32(h, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & M32
 
 
-def mhash_finish(h: np.ndarray) -> np.ndarray:
+@njit(cache=True, inline="always")
+def mhash_finish(h):
     """mhash_finish (lib/hash.h): the Murmur3 fmix32."""
-    h = _u32(h)
-    h = (h ^ (h >> U32(16))) * U32(0x85EBCA6B)
-    h = (h ^ (h >> U32(13))) * U32(0xC2B2AE35)
-    return h ^ (h >> U32(16))
+    h = np.uint64(h) & M32
+    h = ((h ^ (h >> np.uint64(16))) * np.uint64(0x85EBCA6B)) & M32
+    h = ((h ^ (h >> np.uint64(13))) * np.uint64(0xC2B2AE35)) & M32
+    return h ^ (h >> np.uint64(16))
 
 
-def hash_add(h, d, flavour: str = "generic") -> np.ndarray:
+@njit(cache=True, inline="always")
+def hash_add(h, d, sse42):
     """hash_add (lib/hash.h): fold the 32-bit word d into h."""
-    if flavour == "sse42":
-        return crc32c_bytes(h, _u32(d), 4)
+    if sse42:
+        return crc32c(h, np.uint64(d) & M32, 4)
     return mhash_add(h, d)
 
 
-def hash_add64(h, d, flavour: str = "generic") -> np.ndarray:
+@njit(cache=True, inline="always")
+def hash_add64(h, d, sse42):
     """hash_add64 (lib/hash.h): the 64-bit word d, low half first (generic) or as 8 CRC
     bytes (SSE4.2): both follow the word's little-endian memory order."""
-    d = np.atleast_1d(np.asarray(d, dtype=np.uint64))
-    if flavour == "sse42":
-        return crc32c_bytes(h, d, 8)
-    return mhash_add(mhash_add(h, d & np.uint64(0xFFFFFFFF)), d >> np.uint64(32))
+    d = np.uint64(d)
+    if sse42:
+        return crc32c(h, d, 8)
+    return mhash_add(mhash_add(h, d & M32), d >> np.uint64(32))
 
 
-def hash_finish(h, final: int, flavour: str = "generic") -> np.ndarray:
+@njit(cache=True, inline="always")
+def hash_finish(h, final, sse42):
     """hash_finish (lib/hash.h). Generic: fmix32(h ^ final). SSE4.2:
     x = crc32c_u64(h, final) * 0x805204f3 (low 32 bits), x ^ (x >> 16)."""
-    if flavour == "sse42":
-        x = crc32c_bytes(h, final, 8) * U32(0x805204F3)
-        return x ^ (x >> U32(16))
-    return mhash_finish(_u32(h) ^ U32(final))
+    if sse42:
+        x = (crc32c(h, final, 8) * np.uint64(0x805204F3)) & M32
+        return x ^ (x >> np.uint64(16))
+    return mhash_finish(np.uint64(h) ^ np.uint64(final))
 
 
-def hash_uint64_basis(x, basis: int, flavour: str = "generic") -> np.ndarray:
+@njit(cache=True, inline="always")
+def hash_uint64_basis(x, basis, sse42):
     """hash_uint64_basis (lib/hash.h): finish(add64(basis, x), 8); 23 in the SSE4.2 build."""
-    h = np.full(np.shape(np.atleast_1d(x)), basis, dtype=U32)
-    return hash_finish(hash_add64(h, x, flavour), 23 if flavour == "sse42" else 8, flavour)
+    return hash_finish(hash_add64(basis, x, sse42), 23 if sse42 else 8, sse42)
+
+
+@njit(cache=True, inline="always")
+def hash_int_scalar(x, basis, sse42):
+    """hash_int (lib/hash.h): generic finish(add(add(x, 0), basis), 8); SSE4.2
+    hash_uint64_basis(basis << 32 | x, 0). OVS-DPDK's dp_hash of a NIC RSS hash."""
+    x = np.uint64(x) & M32
+    if sse42:
+        return hash_uint64_basis((np.uint64(basis) << np.uint64(32)) | x, 0, True)
+    return hash_finish(hash_add(hash_add(x, 0, False), basis, False), 8, False)
+
+
+@njit(cache=True, inline="always")
+def hash_mac_scalar(mac, vid, basis, sse42):
+    """hash_mac (lib/packets.h): hash_uint64_basis(vid << 48 | MAC, basis), the MAC as the
+    48-bit big-endian number (eth_addr_vlan_to_uint64)."""
+    x = (np.uint64(vid) << np.uint64(48)) | (np.uint64(mac) & np.uint64(0xFFFFFFFFFFFF))
+    return hash_uint64_basis(x, basis, sse42)
+
+
+@njit(cache=True, inline="always")
+def _hash_int_array(x, basis, sse42, out):
+    for i in range(out.shape[0]):
+        out[i] = hash_int_scalar(x[i], basis, sse42)
+
+
+@njit(cache=True, inline="always")
+def _hash_mac_array(mac, vid, basis, sse42, out):
+    for i in range(out.shape[0]):
+        out[i] = hash_mac_scalar(mac[i], vid[i], basis, sse42)
+
+
+def _u64_arrays(*xs) -> list[np.ndarray]:
+    """The arguments as contiguous uint64 arrays of one (at least 1-d) shape."""
+    return [np.ascontiguousarray(a).ravel() for a in np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(x, dtype=np.uint64)) for x in xs))]
 
 
 def hash_int(x, basis: int, flavour: str = "generic") -> np.ndarray:
-    """hash_int (lib/hash.h): generic finish(add(add(x, 0), basis), 8); SSE4.2
-    hash_uint64_basis(basis << 32 | x, 0). OVS-DPDK's dp_hash of a NIC RSS hash."""
-    if flavour == "sse42":
-        x64 = (np.uint64(basis) << np.uint64(32)) | _u32(x).astype(np.uint64)
-        return hash_uint64_basis(x64, 0, flavour)
-    h = hash_add(hash_add(_u32(x), 0), basis)
-    return hash_finish(h, 8)
+    """:func:`hash_int_scalar` of every element of ``x``: a uint32 array."""
+    (x,) = _u64_arrays(x)
+    out = np.empty(len(x), U32)
+    _hash_int_array(x, basis, flavour == "sse42", out)
+    return out
 
 
 def hash_mac(mac, vid, basis: int, flavour: str = "generic") -> np.ndarray:
-    """hash_mac (lib/packets.h): hash_uint64_basis(vid << 48 | MAC, basis), the MAC as the
-    48-bit big-endian number (eth_addr_vlan_to_uint64)."""
-    mac = np.asarray(mac, dtype=np.uint64) & np.uint64(0xFFFFFFFFFFFF)
-    x = (np.asarray(vid, dtype=np.uint64) << np.uint64(48)) | mac
-    return hash_uint64_basis(x, basis, flavour)
+    """:func:`hash_mac_scalar` of every (MAC, VID) pair (broadcast): a uint32 array."""
+    mac, vid = _u64_arrays(mac, vid)
+    out = np.empty(len(mac), U32)
+    _hash_mac_array(mac, vid, basis, flavour == "sse42", out)
+    return out
 
 
 # -- byte order: column values are network-order numbers; OVS loads memory words --------
 
-def bswap16(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.uint16).byteswap().astype(U32)
+@njit(cache=True, inline="always")
+def bswap16(x):
+    """The x86 load of a 2-byte network-order field (a port, an EtherType)."""
+    x = np.uint64(x) & np.uint64(0xFFFF)
+    return ((x & np.uint64(0xFF)) << np.uint64(8)) | (x >> np.uint64(8))
 
 
-def le32_of_be32(x) -> np.ndarray:
-    """The x86 load of a 4-byte network-order field (an IPv4 address)."""
-    return np.asarray(x, dtype=np.uint64).astype(U32).byteswap()
-
-
-def le64_of_be64(x) -> np.ndarray:
+@njit(cache=True, inline="always")
+def bswap64(x):
     """The x86 load of 8 network-order bytes (half of an IPv6 address)."""
-    return np.asarray(x, dtype=np.uint64).byteswap()
+    x = np.uint64(x)
+    return (np.uint64(bswap32(x & M32)) << np.uint64(32)) | np.uint64(bswap32(x >> np.uint64(32)))
 
 
-def le32_ports(sport, dport) -> np.ndarray:
+@njit(cache=True, inline="always")
+def le32_ports(sport, dport):
     """The x86 load of two consecutive ovs_be16 fields (struct flow's tp_src, tp_dst)."""
-    return bswap16(sport) | (bswap16(dport) << U32(16))
+    return bswap16(sport) | (bswap16(dport) << np.uint64(16))
 
 
 # -- Bob Jenkins lookup3 as in lib/jhash.c ----------------------------------------------
 
+@njit(cache=True, inline="always")
 def jhash_mix(a, b, c):
     """jhash_mix (lib/jhash.c)."""
-    for x, y, z, r in ((0, 2, 1, 4), (1, 0, 2, 6), (2, 1, 0, 8),
-                       (0, 2, 1, 16), (1, 0, 2, 19), (2, 1, 0, 4)):
-        v = [a, b, c]
-        v[x] = (v[x] - v[y]) ^ _rotl(v[y], r)
-        v[y] = v[y] + v[z]
-        a, b, c = v
+    a = ((a - c) & M32) ^ rotl32(c, 4)
+    c = (c + b) & M32
+    b = ((b - a) & M32) ^ rotl32(a, 6)
+    a = (a + c) & M32
+    c = ((c - b) & M32) ^ rotl32(b, 8)
+    b = (b + a) & M32
+    a = ((a - c) & M32) ^ rotl32(c, 16)
+    c = (c + b) & M32
+    b = ((b - a) & M32) ^ rotl32(a, 19)
+    a = (a + c) & M32
+    c = ((c - b) & M32) ^ rotl32(b, 4)
+    b = (b + a) & M32
     return a, b, c
 
 
+@njit(cache=True, inline="always")
 def jhash_final(a, b, c):
     """jhash_final (lib/jhash.c)."""
-    for x, y, r in ((2, 1, 14), (0, 2, 11), (1, 0, 25), (2, 1, 16),
-                    (0, 2, 4), (1, 0, 14), (2, 1, 24)):
-        v = [a, b, c]
-        v[x] = (v[x] ^ v[y]) - _rotl(v[y], r)
-        a, b, c = v
+    c = ((c ^ b) - rotl32(b, 14)) & M32
+    a = ((a ^ c) - rotl32(c, 11)) & M32
+    b = ((b ^ a) - rotl32(a, 25)) & M32
+    c = ((c ^ b) - rotl32(b, 16)) & M32
+    a = ((a ^ c) - rotl32(c, 4)) & M32
+    b = ((b ^ a) - rotl32(a, 14)) & M32
+    c = ((c ^ b) - rotl32(b, 24)) & M32
     return a, b, c
 
 
-def jhash_words(words: np.ndarray, basis: int) -> np.ndarray:
-    """jhash_bytes (lib/jhash.c) of rows of little-endian 32-bit words: ``words`` is
-    (rows, k) uint32, the byte length is 4k, not a multiple of 12 (the only use is the
-    32-byte struct of flow_hash_symmetric_l4): whole 12-byte blocks are mixed, the
-    zero-filled last block is finalised."""
-    rows, k = words.shape
+@njit(cache=True)
+def jhash_words(words, basis):
+    """jhash_bytes (lib/jhash.c) of k little-endian 32-bit ``words`` (an array or a tuple),
+    4k bytes, not a multiple of 12 (the only use is the 32-byte struct of
+    flow_hash_symmetric_l4): whole 12-byte blocks are mixed, the zero-filled last block
+    is finalised."""
+    k = len(words)
     if k % 3 == 0:
         raise ValueError("jhash_words: a multiple of 12 bytes is not modelled")
-    init = U32((0xDEADBEEF + 4 * k + basis) & 0xFFFFFFFF)
-    a = np.full(rows, init, U32)
-    b, c = a.copy(), a.copy()
+    a = (np.uint64(0xDEADBEEF) + np.uint64(4 * k) + np.uint64(basis)) & M32
+    b, c = a, a
     i = 0
     while k - i > 3:
-        a, b, c = a + words[:, i], b + words[:, i + 1], c + words[:, i + 2]
+        a = (a + np.uint64(words[i])) & M32
+        b = (b + np.uint64(words[i + 1])) & M32
+        c = (c + np.uint64(words[i + 2])) & M32
         a, b, c = jhash_mix(a, b, c)
         i += 3
-    if i < k:
-        rest = np.zeros((rows, 3), U32)
-        rest[:, :k - i] = words[:, i:]
-        a, b, c = jhash_final(a + rest[:, 0], b + rest[:, 1], c + rest[:, 2])
-    return c
+    a = (a + np.uint64(words[i])) & M32
+    if i + 1 < k:
+        b = (b + np.uint64(words[i + 1])) & M32
+    if i + 2 < k:
+        c = (c + np.uint64(words[i + 2])) & M32
+    return jhash_final(a, b, c)[2]
 
 
 # -- struct flow fields and the flow hashes (lib/flow.c) ------------------------------
@@ -201,108 +267,184 @@ def check_flavour(flavour: str) -> None:
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
 
 
-def bond_vid(packets: np.ndarray) -> np.ndarray:
+@njit(cache=True, inline="always")
+def vid_of(r):
     """The VLAN ID a frame carries on the bond (output_normal's out_xvlan.v[0].vid), 0 if
     untagged: the outer tag of the capture."""
-    return np.where(packets["vlan_n"] > 0, packets["vlan0_tci"] & 0x0FFF, 0).astype(np.uint32)
+    return np.uint64(r.vlan0_tci & 0x0FFF) if r.vlan_n > 0 else np.uint64(0)
 
 
-def _is_ip(packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    net = packets["depth"] >= DEPTH_NET
-    return net & (packets["ip_ver"] == 4), net & (packets["ip_ver"] == 6)
+@njit(cache=True, inline="always")
+def _vids(pk, out):
+    for i in range(pk.shape[0]):
+        out[i] = vid_of(pk[i])
 
 
-def _ports_missing(packets: np.ndarray, protos) -> np.ndarray:
-    """Packets whose hash needs tp_src/tp_dst the capture did not keep (later fragments
-    have none: OVS sets them to 0, like the decoder)."""
-    wants = np.isin(packets["proto"], protos) & ~(packets["frag"] & FRAG_LATER).astype(bool)
-    return wants & (packets["depth"] < DEPTH_TRANSPORT)
+def bond_vid(packets: np.ndarray) -> np.ndarray:
+    """:func:`vid_of` every packet: uint32."""
+    out = np.empty(len(packets), U32)
+    _vids(packets, out)
+    return out
 
 
-def _tp_word(packets: np.ndarray, protos) -> np.ndarray:
-    """The x86 load of struct flow's tp_src, tp_dst: ports, or ICMP type and code."""
-    icmp = np.isin(packets["proto"], (1, 58))
-    sport = np.where(icmp, packets["icmp_type"], packets["sport"])
-    dport = np.where(icmp, packets["icmp_code"], packets["dport"])
-    word = le32_ports(sport, dport)
-    return np.where(np.isin(packets["proto"], protos), word, U32(0))
+@njit(cache=True, inline="always")
+def arp_fields(r):
+    """(Ethernet/IPv4 ARP with its fields captured, SPA, TPA, nw_proto) from the raw head
+    bytes, as flow_extract reads them (lib/flow.c: nw_proto = opcode if < 256); zeros
+    where the ARP is not Ethernet/IPv4."""
+    z = np.uint64(0)
+    off = 14 + 4 * np.int64(r.vlan_n)
+    if not (r.ethertype == ETH_TYPE_ARP and r.mac_ok == MAC_BOTH
+            and off + 28 <= min(np.int64(r.caplen), HEAD_BYTES)):
+        return False, z, z, z
+    b = r.head
+    if not (b[off] == 0 and b[off + 1] == 1 and b[off + 2] == 8 and b[off + 3] == 0
+            and b[off + 4] == 6 and b[off + 5] == 4):
+        return True, z, z, z
+    spa, tpa = z, z
+    for k in range(4):
+        spa = (spa << np.uint64(8)) | np.uint64(b[off + 14 + k])
+        tpa = (tpa << np.uint64(8)) | np.uint64(b[off + 24 + k])
+    return True, spa, tpa, np.uint64(b[off + 7]) if b[off + 6] == 0 else z
 
 
-def arp_fields(packets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(is Ethernet/IPv4 ARP with its fields captured, SPA, TPA, nw_proto) from the raw
-    head bytes, as flow_extract reads them (lib/flow.c: nw_proto = opcode if < 256)."""
-    n = len(packets)
-    off = 14 + 4 * packets["vlan_n"].astype(np.int64)
-    arp = (packets["ethertype"] == ETH_TYPE_ARP) & (packets["mac_ok"] == MAC_BOTH)
-    ok = arp & (off + 28 <= np.minimum(packets["caplen"], packets["head"].shape[1]))
-    rows = np.nonzero(ok)[0]
-    idx = off[rows, None] + np.arange(28)
-    b = packets["head"][rows[:, None], idx].astype(np.uint32)
-    eth_ip = (b[:, 0:6] == np.array([0, 1, 8, 0, 6, 4])).all(axis=1)
-    spa, tpa, proto = (np.zeros(n, np.uint32) for _ in range(3))
-
-    def be32(at):
-        return (b[:, at] << 24) | (b[:, at + 1] << 16) | (b[:, at + 2] << 8) | b[:, at + 3]
-
-    spa[rows] = np.where(eth_ip, be32(14), 0)
-    tpa[rows] = np.where(eth_ip, be32(24), 0)
-    proto[rows] = np.where(eth_ip & (b[:, 6] == 0), b[:, 7], 0)
-    return ok, spa, tpa, proto
+@njit(cache=True, inline="always")
+def ports_missing(r, tcp_sctp_only):
+    """The hash needs tp_src/tp_dst the capture did not keep (later fragments have none:
+    OVS sets them to 0, like the decoder). Protocols: flow_hash_5tuple's TCP, UDP, SCTP,
+    ICMP, ICMPv6, or flow_hash_symmetric_l4's TCP, SCTP."""
+    p = r.proto
+    if tcp_sctp_only:
+        wants = p == 6 or p == 132
+    else:
+        wants = p == 6 or p == 17 or p == 132 or p == 1 or p == 58
+    return wants and (r.frag & FRAG_LATER) == 0 and r.depth < DEPTH_TRANSPORT
 
 
-def flow_hash_5tuple(packets: np.ndarray, basis: int = 0, flavour: str = "generic"
-                     ) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, inline="always")
+def flow_hash_5tuple_row(r, basis, sse42):
     """flow_hash_5tuple (lib/flow.c, OVS 2.8+; = miniflow_hash_5tuple): (hash, valid).
 
     IPv6: the 32 address bytes as four little-endian 64-bit words; IPv4 (and ARP's SPA,
     TPA): the two addresses as little-endian words; then nw_proto, then for TCP, UDP,
-    SCTP, ICMP, ICMPv6 the tp_src/tp_dst word. Any other frame: finish(basis, 42).
+    SCTP, ICMP, ICMPv6 the tp_src/tp_dst word (ICMP: type and code). Any other frame:
+    finish(basis, 42).
     """
-    check_flavour(flavour)
-    n = len(packets)
-    v4, v6 = _is_ip(packets)
-    arp, spa, tpa, arp_proto = arp_fields(packets)
-    h = np.full(n, basis, U32)
-    for col in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
-        h = np.where(v6, hash_add64(h, le64_of_be64(packets[col]), flavour), h)
-    four = v4 | arp
-    src = np.where(arp, spa, packets["src_lo"].astype(np.uint32))
-    dst = np.where(arp, tpa, packets["dst_lo"].astype(np.uint32))
-    h = np.where(four, hash_add(hash_add(h, le32_of_be32(src), flavour), le32_of_be32(dst),
-                                flavour), h)
-    ip = v4 | v6
-    proto = np.where(arp, arp_proto, packets["proto"]).astype(np.uint32)
-    h = np.where(ip | arp, hash_add(h, proto, flavour), h)
-    tp = np.where(arp, U32(0), _tp_word(packets, TP_PROTOS_5TUPLE))
-    h = np.where((ip | arp) & np.isin(proto, TP_PROTOS_5TUPLE), hash_add(h, tp, flavour), h)
-    valid = (packets["depth"] >= DEPTH_LINK) | ip
-    valid &= ~(ip & _ports_missing(packets, TP_PROTOS_5TUPLE))
-    valid &= ~((packets["ethertype"] == ETH_TYPE_ARP) & ~arp)
-    return hash_finish(h, 42, flavour), valid
+    net = r.depth >= DEPTH_NET
+    v4, v6 = net and r.ip_ver == 4, net and r.ip_ver == 6
+    arp, spa, tpa, arp_proto = arp_fields(r)
+    h = np.uint64(basis) & M32
+    if v6:
+        for x in (r.src_hi, r.src_lo, r.dst_hi, r.dst_lo):
+            h = hash_add64(h, bswap64(x), sse42)
+    if v4 or arp:
+        src = spa if arp else np.uint64(r.src_lo) & M32
+        dst = tpa if arp else np.uint64(r.dst_lo) & M32
+        h = hash_add(hash_add(h, bswap32(src), sse42), bswap32(dst), sse42)
+    ip = v4 or v6
+    proto = arp_proto if arp else np.uint64(r.proto)
+    if ip or arp:
+        h = hash_add(h, proto, sse42)
+        if proto == 6 or proto == 17 or proto == 132 or proto == 1 or proto == 58:
+            tp = np.uint64(0)  # ARP: none
+            p = r.proto
+            if not arp and (p == 1 or p == 58):
+                tp = le32_ports(r.icmp_type, r.icmp_code)
+            elif not arp and (p == 6 or p == 17 or p == 132):
+                tp = le32_ports(r.sport, r.dport)
+            h = hash_add(h, tp, sse42)
+    valid = (r.depth >= DEPTH_LINK or ip) and not (ip and ports_missing(r, False))
+    valid = valid and not (r.ethertype == ETH_TYPE_ARP and not arp)
+    return hash_finish(h, 42, sse42), valid
 
 
-def flow_hash_symmetric_l4(packets: np.ndarray, basis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, inline="always")
+def flow_hash_symmetric_l4_row(r, basis):
     """bond_hash_tcp (ofproto/bond.c, OVS <= 2.7, e.g. XCP-ng 8.2's 2.5.3) =
     flow_hash_symmetric_l4 (lib/flow.c) with vlan_tci := the bond VID: jhash_bytes over
 
     ``ip_xor[16] | eth_type be16 | vid be16 | port_xor be16 (TCP, SCTP only) | mac_xor[6] |
     ip_proto | 3 zero bytes`` = 8 little-endian words. Needs both MACs.
     """
-    v4, v6 = _is_ip(packets)
-    ip = v4 | v6
-    w = np.zeros((len(packets), 8), U32)
-    for k, col in ((0, "hi"), (2, "lo")):
-        x = le64_of_be64(packets["src_" + col] ^ packets["dst_" + col])
-        w[:, k] = np.where(v6, x & np.uint64(0xFFFFFFFF), 0).astype(U32)
-        w[:, k + 1] = np.where(v6, x >> np.uint64(32), 0).astype(U32)
-    w[:, 0] |= np.where(v4, le32_of_be32(packets["src_lo"] ^ packets["dst_lo"]), U32(0))
-    eth_type = np.where(packets["ethertype"] == 0, FLOW_DL_TYPE_NONE, packets["ethertype"])
-    w[:, 4] = bswap16(eth_type) | (bswap16(bond_vid(packets)) << U32(16))
-    tcp_sctp = ip & np.isin(packets["proto"], (6, 132))
-    port_xor = np.where(tcp_sctp, packets["sport"] ^ packets["dport"], 0)
-    mac = (packets["src_mac"] ^ packets["dst_mac"]).byteswap() >> np.uint64(16)  # LE bytes
-    w[:, 5] = bswap16(port_xor) | ((mac & np.uint64(0xFFFF)) << np.uint64(16)).astype(U32)
-    w[:, 6] = (mac >> np.uint64(16)).astype(U32)
-    w[:, 7] = np.where(ip, packets["proto"], 0).astype(U32)
-    valid = (packets["mac_ok"] == MAC_BOTH) & ~(ip & _ports_missing(packets, (6, 132)))
-    return jhash_words(w, basis), valid
+    net = r.depth >= DEPTH_NET
+    v4, v6 = net and r.ip_ver == 4, net and r.ip_ver == 6
+    ip = v4 or v6
+    z = np.uint64(0)
+    w0, w1, w2, w3 = z, z, z, z
+    if v6:
+        hi = bswap64(np.uint64(r.src_hi) ^ np.uint64(r.dst_hi))
+        lo = bswap64(np.uint64(r.src_lo) ^ np.uint64(r.dst_lo))
+        w0, w1 = hi & M32, hi >> np.uint64(32)
+        w2, w3 = lo & M32, lo >> np.uint64(32)
+    if v4:
+        w0 |= np.uint64(bswap32((np.uint64(r.src_lo) ^ np.uint64(r.dst_lo)) & M32))
+    eth_type = FLOW_DL_TYPE_NONE if r.ethertype == 0 else r.ethertype
+    w4 = bswap16(eth_type) | (bswap16(vid_of(r)) << np.uint64(16))
+    port_xor = z
+    if ip and (r.proto == 6 or r.proto == 132):
+        port_xor = np.uint64(r.sport ^ r.dport)
+    mac = bswap64(np.uint64(r.src_mac) ^ np.uint64(r.dst_mac)) >> np.uint64(16)  # LE bytes
+    w5 = bswap16(port_xor) | ((mac & np.uint64(0xFFFF)) << np.uint64(16))
+    w6 = (mac >> np.uint64(16)) & M32
+    w7 = np.uint64(r.proto) if ip else z
+    valid = r.mac_ok == MAC_BOTH and not (ip and ports_missing(r, True))
+    return jhash_words((w0, w1, w2, w3, w4, w5, w6, w7), basis), valid
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def ovs_hash_rows(pk, which, basis, sse42, h, valid, ts, wirelen):
+    """One hash of every packet row into ``h`` (uint32) and ``valid`` (bool): HASH_SLB
+    (balance-slb's hash_mac of the source MAC and the bond VID; needs the source MAC),
+    HASH_5TUPLE or HASH_SYMMETRIC_L4. If ``ts`` and ``wirelen`` are not empty, the rows'
+    times and sizes are copied there too (for the serial bucket pass of a bond)."""
+    times = ts.shape[0] > 0
+    for i in prange(pk.shape[0]):
+        r = pk[i]
+        if which == HASH_SLB:
+            x = hash_mac_scalar(r.src_mac, vid_of(r), basis, sse42)
+            ok = (r.mac_ok & MAC_SRC) != 0
+        elif which == HASH_5TUPLE:
+            x, ok = flow_hash_5tuple_row(r, basis, sse42)
+        else:
+            x, ok = flow_hash_symmetric_l4_row(r, basis)
+        h[i] = np.uint32(x & M32)
+        valid[i] = ok
+        if times:
+            ts[i] = r.ts_ns
+            wirelen[i] = r.wirelen
+
+
+def hash_packets_timed(packets: np.ndarray, which: int, basis: int = 0,
+                       flavour: str = "generic"):
+    """(hash uint32, valid bool, ts_ns int64, wirelen uint32) of :func:`ovs_hash_rows`."""
+    check_flavour(flavour)
+    n = len(packets)
+    h, valid = np.empty(n, U32), np.empty(n, bool)
+    ts, wirelen = np.empty(n, np.int64), np.empty(n, np.uint32)
+    if n:
+        ovs_hash_rows(packets, which, basis, flavour == "sse42", h, valid, ts, wirelen)
+    return h, valid, ts, wirelen
+
+
+def hash_packets(packets: np.ndarray, which: int, basis: int = 0, flavour: str = "generic"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(hash uint32, valid bool) of :func:`ovs_hash_rows`."""
+    check_flavour(flavour)
+    n = len(packets)
+    h, valid = np.empty(n, U32), np.empty(n, bool)
+    if n:
+        none = np.empty(0, np.int64)
+        ovs_hash_rows(packets, which, basis, flavour == "sse42", h, valid, none,
+                      none.view(np.uint32))
+    return h, valid
+
+
+def flow_hash_5tuple(packets: np.ndarray, basis: int = 0, flavour: str = "generic"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flow_hash_5tuple_row` of every packet: (hash, valid)."""
+    return hash_packets(packets, HASH_5TUPLE, basis, flavour)
+
+
+def flow_hash_symmetric_l4(packets: np.ndarray, basis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flow_hash_symmetric_l4_row` of every packet: (hash, valid)."""
+    return hash_packets(packets, HASH_SYMMETRIC_L4, basis)
