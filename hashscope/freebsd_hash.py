@@ -42,7 +42,7 @@ from numba import njit
 
 from .columns import HEAD_BYTES
 from .freebsd_fast import fast_hash
-from .linux_dissect import be16, frame_view, has, u8
+from .linux_dissect import be16, has, hash_remaining, u8
 
 #: lagghash layer bits (MBUF_HASHFLAG_L2/L3/L4 in sys/sys/mbuf.h).
 HASH_L2, HASH_L3, HASH_L4 = 1 << 2, 1 << 3, 1 << 4
@@ -52,7 +52,6 @@ VLAN_MODES = ("offload", "inband")
 FNV_32_PRIME = 0x01000193
 FNV1_32_INIT = 33554467  #: FreeBSD's sys/sys/fnv_hash.h value (not the textbook 0x811c9dc5)
 ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN = 0x0800, 0x86DD, 0x8100
-CHUNK = 1 << 16  #: packets per compiled pass (bounds the rebuilt-frame memory)
 _M32 = 0xFFFFFFFF
 
 
@@ -222,21 +221,12 @@ def lagg_hash(packets: np.ndarray, layers: str = "l2,l3,l4", seed: int = 0,
     valid = np.zeros(n, dtype=bool)
     if fast:  # the common frames straight from the columns, on all cores
         fast_hash(packets, flags, key, variant == "fnv", vlan == "offload", out, valid)
-    rest = np.flatnonzero(~valid)
-    if len(rest) == 0:
-        return out, valid
-    pk = packets if len(rest) == n else packets[rest]
-    h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
-    shift, tci = freebsd_vlan_view(pk, vlan)
-    length = np.maximum(pk["caplen"], pk["wirelen"]).astype(np.int64)
-    l4_off = pk["l4_off"].astype(np.int64)
-    for lo in range(0, len(pk), CHUNK):
-        sl = slice(lo, min(len(pk), lo + CHUNK))
-        buf, kn = frame_view(pk[sl])
-        _hash_kernel(buf, kn, length[sl], shift[sl], tci[sl], l4_off[sl], flags, key,
-                     variant == "fnv", h[sl], ok[sl])
-    out[rest] = h
-    valid[rest] = ok & (pk["mac_ok"] == 3)
+
+    def columns(pk):
+        length = np.maximum(pk["caplen"], pk["wirelen"]).astype(np.int64)
+        return (length, *freebsd_vlan_view(pk, vlan), pk["l4_off"].astype(np.int64))
+
+    hash_remaining(packets, out, valid, _hash_kernel, columns, flags, key, variant == "fnv")
     return out, valid
 
 

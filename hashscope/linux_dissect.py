@@ -116,6 +116,33 @@ def frame_view(packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return buf, kn
 
 
+#: Packets per compiled pass of :func:`hash_remaining` (bounds the rebuilt-frame memory).
+CHUNK = 1 << 16
+
+
+def hash_remaining(packets: np.ndarray, out: np.ndarray, valid: np.ndarray, kernel, columns,
+                   *params) -> None:
+    """Hash the frames a column fast path left (``valid`` False) from rebuilt frames.
+
+    ``columns(pk)`` gives the per-packet arrays the kernel takes for those packets;
+    ``kernel(bytes, known, *columns, *params, hash, ok)`` runs chunk by chunk over
+    :func:`frame_view`. Fills ``out`` and ``valid`` in place; a frame without both MACs
+    is never valid.
+    """
+    rest = np.flatnonzero(~valid)
+    if len(rest) == 0:
+        return
+    pk = packets if len(rest) == len(packets) else packets[rest]
+    cols = columns(pk)
+    h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
+    for lo in range(0, len(pk), CHUNK):
+        sl = slice(lo, min(len(pk), lo + CHUNK))
+        buf, kn = frame_view(pk[sl])
+        kernel(buf, kn, *(c[sl] for c in cols), *params, h[sl], ok[sl])
+    out[rest] = h
+    valid[rest] = ok & (pk["mac_ok"] == 3)
+
+
 # ---- readers over a frame handle f = (bytes, known, shift, length, miss) ------------------
 
 @njit(cache=True, inline="always")

@@ -28,8 +28,8 @@ from .linux_dissect import (
     ETH_P_IP,
     ETH_P_IPV6,
     be16,
-    frame_view,
     has,
+    hash_remaining,
     ipv6_addr_hash,
     le32,
     proto_ports_offset,
@@ -46,7 +46,6 @@ POLICIES = {"layer2": 0, "layer3+4": 1, "layer2+3": 2, "encap2+3": 3, "encap3+4"
             "vlan+srcmac": 5}
 LAYER2, LAYER34, LAYER23, ENCAP23, ENCAP34, VLAN_SRCMAC = range(6)
 VLAN_MODES = ("offload", "inband")
-CHUNK = 1 << 16  #: packets per compiled pass (bounds the rebuilt-frame memory)
 
 
 @njit(cache=True)
@@ -267,21 +266,13 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
     valid = np.zeros(n, dtype=bool)
     if fast:  # the common frames straight from the columns, on all cores
         fast_hash(packets, POLICIES[policy], profile.code(), vlan == "offload", out, valid)
-    rest = np.flatnonzero(~valid)
-    if len(rest) == 0:
-        return out, valid
-    pk = packets[rest]
-    h, ok = np.zeros(len(pk), dtype=np.uint32), np.zeros(len(pk), dtype=bool)
-    shift, proto, tci = vlan_offload_view(pk, vlan)
-    # the frame as the bond had it: bytes past a snap length are unknown, not absent
-    length = np.maximum(pk["wirelen"], pk["caplen"]).astype(np.int64)
-    for lo in range(0, len(pk), CHUNK):
-        sl = slice(lo, min(len(pk), lo + CHUNK))
-        buf, kn = frame_view(pk[sl])
-        _hash_kernel(buf, kn, length[sl], shift[sl], proto[sl], tci[sl], POLICIES[policy],
-                     profile.code(), h[sl], ok[sl])
-    out[rest] = h
-    valid[rest] = ok & (pk["mac_ok"] == 3)
+
+    def columns(pk):  # the frame as the bond had it: bytes past a snap length are unknown
+        length = np.maximum(pk["wirelen"], pk["caplen"]).astype(np.int64)
+        return (length, *vlan_offload_view(pk, vlan))
+
+    hash_remaining(packets, out, valid, _hash_kernel, columns, POLICIES[policy],
+                   profile.code())
     return out, valid
 
 
