@@ -63,9 +63,10 @@ def read_flows(
         on_start(reader.total_size())
     table = FlowTable()
     packets = 0
-    # reading and keying (decoding only into scratch records: the flow table needs no
-    # packet table) run a few batches ahead in a thread of their own
-    keyed = (batch_keys(b, reader.registry.linktypes()) for b in reader.batches())
+    # three stages, each in a thread of its own, a few batches apart: walking the records,
+    # keying them (decoding only into scratch records: the flow table needs no packet
+    # table), and adding them to the flow table here
+    keyed = (batch_keys(b, reader.registry.linktypes()) for b in background(reader.batches()))
     for columns in background(keyed):
         packets += len(columns[0])
         table.add_keyed(*columns)

@@ -1,6 +1,6 @@
 """Reading capture files into record batches: pcap and pcapng, any number of files.
 
-Each file is read through a bounded, reusable buffer; a record or block
+Each file is read through a bounded buffer; a record or block
 length that the file cannot hold, or that no capture would have, stops the
 file with a :class:`CaptureError` naming the byte offset. A file cut off in
 the middle of a record is read up to the cut, with a warning.

@@ -1,8 +1,10 @@
 """Opening capture inputs: files, ``-`` for standard input, gzip/bzip2/xz by content.
 
-The reader downstream sees a plain byte stream plus a :class:`ChunkBuffer`
-that refills a reusable buffer, so memory is bounded by the buffer size and by
-the largest record, never by the size of the capture.
+The reader downstream sees a plain byte stream through a buffer of bounded size
+(:class:`ChunkBuffer`, or :class:`MappedBuffer` over a regular file), so memory is
+bounded by the buffer size, the largest record and the batches still in flight,
+never by the size of the capture. A buffer never overwrites bytes it handed out:
+record batches stay valid while later ones are read.
 """
 
 from __future__ import annotations
@@ -102,11 +104,12 @@ def open_source(path: str) -> Source:
 
 
 class ChunkBuffer:
-    """A reusable buffer over a stream: ``fill`` keeps the unconsumed tail and reads more.
+    """A buffer over a stream: ``fill`` keeps the unconsumed tail and reads more.
 
-    ``data[:end]`` holds stream bytes ``base .. base+end``. The buffer only
-    grows when one record is larger than it, and then only to that record's
-    size, which the caller has already checked against a sane limit.
+    ``data[:end]`` holds stream bytes ``base .. base+end``. Each fill moves the tail
+    into a new array, so batches walked in the old one stay valid. The buffer is
+    larger than ``size`` only when one record is, and then only that record's size,
+    which the caller has already checked against a sane limit.
     """
 
     def __init__(self, source: Source, size: int = 16 << 20):
@@ -114,8 +117,8 @@ class ChunkBuffer:
         self._file_size = source.size if source.compression is None else None
         if self._file_size is not None:
             size = max(min(size, self._file_size), 64)  # a small file needs no big buffer
-        self._bytes = bytearray(size)
-        self.data = np.frombuffer(self._bytes, dtype=np.uint8)
+        self._size = size
+        self.data = np.empty(0, dtype=np.uint8)
         self.base = 0  # stream offset of data[0]
         self.end = 0  # valid bytes in data
         self.eof = False
@@ -132,22 +135,18 @@ class ChunkBuffer:
         if self._file_size is not None:
             # no length field makes us allocate more than the file still holds
             need = min(need, max(self._file_size - self.base - consumed, 0))
-        if need > len(self._bytes):
-            grown = bytearray(max(need, 2 * len(self._bytes)))
-            grown[:tail] = self._bytes[consumed : self.end]
-            self._bytes = grown
-            self.data = np.frombuffer(self._bytes, dtype=np.uint8)
-        elif consumed:
-            self._bytes[:tail] = self._bytes[consumed : self.end]
+        data = np.empty(max(self._size, need, tail), dtype=np.uint8)
+        data[:tail] = self.data[consumed : self.end]
+        self.data = data
         self.base += consumed
         self.end = tail
-        view = memoryview(self._bytes)
+        view = memoryview(data)
         compressed = self.source.compression is not None
-        while self.end < len(self._bytes) and not self.eof:
+        while self.end < len(data) and not self.eof:
             try:
                 if compressed:
                     chunk = self.source.stream.read1(min(_DECOMPRESSED_READ,
-                                                         len(self._bytes) - self.end))
+                                                         len(data) - self.end))
                     got = len(chunk)
                     view[self.end : self.end + got] = chunk
                 else:
@@ -170,7 +169,7 @@ class MappedBuffer:
     mapped window by window instead of copied: no read copy, and resident memory
     bounded by the window (a window is unmapped once no batch refers to it)."""
 
-    def __init__(self, source: Source, size: int = 64 << 20):
+    def __init__(self, source: Source, size: int = 16 << 20):
         self.source = source
         self._fd = source.raw.fileno()
         self._file_size = source.size or 0
@@ -208,5 +207,5 @@ class MappedBuffer:
 def open_buffer(source: Source, size: int | None = None) -> ChunkBuffer | MappedBuffer:
     """A mapped buffer for regular uncompressed files, a copying one for the rest."""
     if source.compression is None and source.size is not None and source.name != "-":
-        return MappedBuffer(source, size or (64 << 20))
+        return MappedBuffer(source, size or (16 << 20))
     return ChunkBuffer(source, size or (16 << 20))

@@ -71,8 +71,8 @@ class InterfaceRegistry:
 class RecordBatch:
     """Up to BATCH_RECORDS records whose bytes are in ``data``.
 
-    ``data`` is the reader's reusable buffer: decode a batch before asking
-    the reader for the next one.
+    ``data`` is the buffer the records were walked in; the reader never overwrites
+    it, so a batch stays valid while later ones are read (memory: keep few in flight).
     """
 
     data: np.ndarray  #: uint8 buffer holding the packets
