@@ -129,7 +129,7 @@ class CaptureReader:
         pos = pcap.HEADER_LEN
         while True:
             outs = empty_outputs(BATCH_RECORDS)
-            n, pos, status, _ = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
+            n, pos, status = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
                                             limit, iface, *outs)
             if n:
                 yield RecordBatch(buf.data, *(a[:n] for a in outs))
@@ -157,7 +157,7 @@ class CaptureReader:
         while True:
             if section is not None:
                 outs = empty_outputs(BATCH_RECORDS)
-                n, pos, status, _ = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
+                n, pos, status = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
                                                     *arrays, len(section.ifaces), *outs)
                 if n:
                     yield RecordBatch(buf.data, *(a[:n] for a in outs))

@@ -31,12 +31,14 @@ from .columns import (
     INNER_IP_IN_IP,
     PACKET_DTYPE,
 )
-from .fields import be16, be32
+from .fields import be16, be32, prefetch
 from .iplayer import ip_layer, transport, transport_needs
 from .linklayer import link_header_len, link_layer
 from .records import RecordBatch
 
 ICMP_ERRORS_V4 = (3, 4, 5, 11, 12)
+#: How many frames ahead the batch loops prefetch (the records' offsets are known).
+PREFETCH_AHEAD = 4
 ICMP_ERRORS_V6 = (1, 2, 3, 4)
 
 
@@ -173,7 +175,12 @@ def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface,
 
     ``head`` is ``out["head"]``, the raw-bytes column, as a 2-D view.
     """
-    for i in prange(offset.shape[0]):
+    n = offset.shape[0]
+    last = data.shape[0] - 1
+    for i in prange(n):
+        if i + PREFETCH_AHEAD < n:  # the headers of a frame a few ahead: 2 cache lines
+            prefetch(data, offset[i + PREFETCH_AHEAD])
+            prefetch(data, min(offset[i + PREFETCH_AHEAD] + 64, last))
         r = out[i]
         p = offset[i]
         end = p + caplen[i]

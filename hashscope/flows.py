@@ -14,8 +14,9 @@ import pandas as pd
 from numba import njit, prange
 
 from .columns import DEPTH_NONE, PACKET_DTYPE
-from .decode import decode_packet
+from .decode import PREFETCH_AHEAD, decode_packet
 from .errors import HashscopeError
+from .fields import prefetch
 from .records import RecordBatch
 from .xxh64 import xxh64_words
 
@@ -77,9 +78,13 @@ def record_keys(data, offset, caplen, iface, linktype_of_iface, scratch, raw):
     hashes = np.empty(n, np.uint64)
     depth = np.empty(n, np.uint8)
     step = (n + KEY_CHUNKS - 1) // KEY_CHUNKS
+    last = data.shape[0] - 1
     for c in prange(KEY_CHUNKS):
         r = scratch[c]
         for i in range(c * step, min(n, (c + 1) * step)):
+            if i + PREFETCH_AHEAD < n:  # the headers of a frame a few ahead: 2 cache lines
+                prefetch(data, offset[i + PREFETCH_AHEAD])
+                prefetch(data, min(offset[i + PREFETCH_AHEAD] + 64, last))
             raw[c, :] = 0
             p = offset[i]
             depth[i] = decode_packet(data, p, p + caplen[i], linktype_of_iface[iface[i]], r)[0]
@@ -111,11 +116,14 @@ def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashe
     """
     mask = np.uint64(slots.shape[0] - 1)
     skipped = 0
-    for i in range(depth.shape[0]):
+    n_pk = depth.shape[0]
+    for i in range(n_pk):
         if depth[i] == DEPTH_NONE:
             skipped += 1
             fids[i] = -1
             continue
+        if i + PREFETCH_AHEAD < n_pk:
+            prefetch(slots, pkt_hashes[i + PREFETCH_AHEAD] & mask)
         w = pkt_words[i]
         h = pkt_hashes[i]
         s = h & mask

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .fields import prefetch
 from .records import BAD_LENGTH, EXHAUSTED, OUT_FULL
 
 HEADER_LEN = 24
@@ -60,16 +61,10 @@ def _u32(buf, pos, big):
         np.uint32(buf[pos + 1]) << 8) | np.uint32(buf[pos])
 
 
-#: How far ahead of the current record the walkers touch the buffer. Each record's
-#: position depends on the previous record's length, so without this every record
-#: header waits for memory; a load one page ahead keeps the memory system streaming.
+#: How far ahead of the current record the walkers prefetch. Each record's position
+#: depends on the previous record's length, so without this every record header waits
+#: for memory; asking for the bytes a page ahead keeps the memory system streaming.
 PREFETCH_DISTANCE = 4096
-
-
-@njit(cache=True, nogil=True, inline="always")
-def prefetch(buf, pos, end):
-    """Load a byte PREFETCH_DISTANCE ahead (its value is only summed, never used)."""
-    return buf[min(pos + PREFETCH_DISTANCE, end - 1)]
 
 
 @njit(cache=True, nogil=True)
@@ -77,23 +72,21 @@ def walk_pcap(buf, pos, end, big, frac_ns, max_caplen, iface,
               out_off, out_cap, out_wire, out_ts, out_iface):
     """Walk complete records in ``buf[pos:end]``.
 
-    Returns ``(count, pos, status, touched)``; ``pos`` is where the first record
-    not taken starts; ``touched`` is the prefetch loads' sum, returned only so that
-    the compiler keeps them. A caplen above ``max_caplen`` stops with BAD_LENGTH at
+    Returns ``(count, pos, status)``; ``pos`` is where the first record not taken
+    starts. A caplen above ``max_caplen`` stops with BAD_LENGTH at
     that record, before anything is allocated for it.
     """
     n = 0
     cap_out = out_off.shape[0]
-    touched = 0
     while pos + 16 <= end:
         if n == cap_out:
-            return n, pos, OUT_FULL, touched
+            return n, pos, OUT_FULL
         caplen = _u32(buf, pos + 8, big)
         if caplen > max_caplen:
-            return n, pos, BAD_LENGTH, touched
+            return n, pos, BAD_LENGTH
         if pos + 16 + caplen > end:
             break
-        touched += prefetch(buf, pos, end)
+        prefetch(buf, min(pos + PREFETCH_DISTANCE, end - 1))
         sec = np.int64(_u32(buf, pos, big))
         frac = np.int64(_u32(buf, pos + 4, big))
         out_off[n] = pos + 16
@@ -103,7 +96,7 @@ def walk_pcap(buf, pos, end, big, frac_ns, max_caplen, iface,
         out_iface[n] = iface
         n += 1
         pos += 16 + caplen
-    return n, pos, EXHAUSTED, touched
+    return n, pos, EXHAUSTED
 
 
 def record_length(buf: np.ndarray, pos: int, end: int, big: bool) -> int:

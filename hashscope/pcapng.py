@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .pcap import LINKTYPE_MASK, _u32, prefetch
+from .fields import prefetch
+from .pcap import LINKTYPE_MASK, PREFETCH_DISTANCE, _u32
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -169,31 +170,30 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
 
     Stops with NEED_PYTHON at a Section Header or Interface Description Block,
     which the caller parses; skips every other non-packet block. Returns
-    ``(count, pos, status, touched)`` as :func:`hashscope.pcap.walk_pcap` does.
+    ``(count, pos, status)`` as :func:`hashscope.pcap.walk_pcap` does.
     """
     n = 0
     cap_out = out_off.shape[0]
-    touched = 0
     while pos + 8 <= end:
         btype = _u32(buf, pos, big)
         if btype == 0x0A0D0D0A or btype == 1:
-            return n, pos, NEED_PYTHON, touched
+            return n, pos, NEED_PYTHON
         blen = np.int64(_u32(buf, pos + 4, big))
         if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD + 64:
-            return n, pos, BAD_LENGTH, touched
+            return n, pos, BAD_LENGTH
         if pos + blen > end:
             break
         if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
-            return n, pos, BAD_TRAILER, touched
-        touched += prefetch(buf, pos, end)
+            return n, pos, BAD_TRAILER
+        prefetch(buf, min(pos + PREFETCH_DISTANCE, end - 1))
         if btype == 6 or btype == 2 or btype == 3:
             if n == cap_out:
-                return n, pos, OUT_FULL, touched
+                return n, pos, OUT_FULL
             if btype == 3:  # Simple Packet Block: interface 0, no timestamp
                 if n_ifaces < 1:
-                    return n, pos, BAD_INTERFACE, touched
+                    return n, pos, BAD_INTERFACE
                 if blen < 16:
-                    return n, pos, BAD_LENGTH, touched
+                    return n, pos, BAD_LENGTH
                 ifc = 0
                 wire = np.int64(_u32(buf, pos + 8, big))
                 caplen = min(wire, blen - 16)
@@ -204,7 +204,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                 ts = np.int64(0)
             else:
                 if blen < 32:
-                    return n, pos, BAD_LENGTH, touched
+                    return n, pos, BAD_LENGTH
                 if btype == 6:
                     ifc = np.int64(_u32(buf, pos + 8, big))
                 else:  # obsolete Packet Block: 16-bit interface id, 16-bit drops
@@ -213,13 +213,13 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                     else:
                         ifc = (np.int64(buf[pos + 9]) << 8) | np.int64(buf[pos + 8])
                 if ifc >= n_ifaces:
-                    return n, pos, BAD_INTERFACE, touched
+                    return n, pos, BAD_INTERFACE
                 ticks = (np.uint64(_u32(buf, pos + 12, big)) << np.uint64(32)) | np.uint64(
                     _u32(buf, pos + 16, big))
                 caplen = np.int64(_u32(buf, pos + 20, big))
                 wire = np.int64(_u32(buf, pos + 24, big))
                 if caplen > blen - 32:
-                    return n, pos, BAD_LENGTH, touched
+                    return n, pos, BAD_LENGTH
                 data = pos + 28
                 ts = _ticks_to_ns(ticks, mul[ifc], div[ifc], shift[ifc], tsoff[ifc])
             out_off[n] = data
@@ -229,4 +229,4 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
             out_iface[n] = glob[ifc]
             n += 1
         pos += blen
-    return n, pos, EXHAUSTED, touched
+    return n, pos, EXHAUSTED
