@@ -13,6 +13,10 @@ them with AF_PACKET and records which slave every frame left on.
     lab.py lacp-check               802.3ad bonds (real aggregators) against the balance-xor vectors
     lab.py fetch                    download and build only (kernel, busybox, qemu, pktlab)
 
+Files: guest_vm.py (fetching, the initramfs, booting QEMU), pcap_files.py (the
+captures it reads and writes), guest/init (the guest's PID 1), pktlab.c (the
+injector/tap), make_inputs.py (the scenarios' input captures).
+
 Standard library only. Needs root for apt-get (only when something is missing).
 Downloads (with apt, from Debian's archive): the linux-image-*-amd64 package that
 linux-image-amd64 depends on, busybox-static, and qemu-system-x86 when
@@ -22,293 +26,22 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import json
-import os
-import re
 import shutil
-import struct
-import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from guest_vm import CACHE, HERE, boot, log, setup
+from pcap_files import frame_kind, read_pcap, write_pcapng
+
 ROOT = HERE.parent.parent
-CACHE = HERE / "cache"
 VECTORS = ROOT / "tests" / "data" / "vectors"
 SCENARIOS = ROOT / "captures" / "scenarios"
 
 POLICIES = ("encap2+3", "encap3+4", "layer2", "layer2+3", "layer3+4", "vlan+srcmac")
 COUNTS = (2, 3, 4, 5, 8)
 OFFLOAD_VIDS = (10, 300, 1234)
-# modules the guest loads (their dependencies are added from .modinfo)
-MODULES = ("virtio_pci", "virtio_blk", "bonding", "dummy", "veth", "8021q")
-# no devices made at load time: the jobs make and name their own
-MODULE_PARAMS = {"bonding": "max_bonds=0", "dummy": "numdummies=0"}
-
-
-def log(*a):
-    print("kernel_lab:", *a, file=sys.stderr, flush=True)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
-# ---------------------------------------------------------------- fetch/build
-
-def apt_install(pkg):
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log(f"apt-get install {pkg}")
-    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg],
-                       env=env, capture_output=True, text=True)
-    if r.returncode:
-        run(["apt-get", "update", "-qq"], env=env)
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg], env=env,
-            stdout=subprocess.DEVNULL)
-
-
-def kernel_package():
-    for attempt in (0, 1):
-        r = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], capture_output=True,
-                           text=True)
-        m = re.search(r"Depends:\s*(linux-image-\S+-amd64)\b", r.stdout)
-        if m:
-            return m.group(1)
-        if attempt == 0:
-            run(["apt-get", "update", "-qq"])
-    raise SystemExit("kernel_lab: apt-cache knows no linux-image-amd64")
-
-
-def apt_download(pkg, dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    have = sorted(dest.glob(f"{pkg}_*.deb"))
-    if have:
-        return have[-1]
-    log(f"apt-get download {pkg}")
-    r = subprocess.run(["apt-get", "download", pkg], cwd=dest, capture_output=True, text=True)
-    if r.returncode:
-        run(["apt-get", "update", "-qq"])
-        run(["apt-get", "download", pkg], cwd=dest, capture_output=True)
-    return sorted(dest.glob(f"{pkg}_*.deb"))[-1]
-
-
-def module_bytes(ko: Path) -> bytes:
-    """A module file's contents, decompressed (later Debian kernels ship .ko.xz or .ko.zst)."""
-    if ko.name.endswith(".ko.xz"):
-        import lzma
-        return lzma.decompress(ko.read_bytes())
-    if ko.name.endswith(".ko.gz"):
-        return gzip.decompress(ko.read_bytes())
-    if ko.name.endswith(".ko.zst"):
-        return subprocess.run(["zstd", "-dc", str(ko)], check=True, capture_output=True).stdout
-    return ko.read_bytes()
-
-
-def modinfo_depends(ko: Path):
-    m = re.search(rb"\0depends=([^\0]*)\0", b"\0" + module_bytes(ko))
-    return [d for d in m.group(1).decode().split(",") if d] if m else []
-
-
-def setup():
-    """Download and build what the guest needs; returns a dict of paths."""
-    if not shutil.which("qemu-system-x86_64"):
-        apt_install("qemu-system-x86")
-    if not shutil.which("gcc"):
-        apt_install("gcc")
-    if not Path("/usr/lib/x86_64-linux-gnu/libc.a").exists():
-        apt_install("libc6-dev")
-    debs = CACHE / "debs"
-    kpkg = kernel_package()
-    kdeb = apt_download(kpkg, debs)
-    bdeb = apt_download("busybox-static", debs)
-    kdir = CACHE / "root" / kdeb.stem
-    if not (kdir / "boot").exists():
-        shutil.rmtree(kdir, ignore_errors=True)
-        kdir.mkdir(parents=True)
-        run(["dpkg-deb", "-x", str(kdeb), str(kdir)])
-    bdir = CACHE / "root" / bdeb.stem
-    if not (bdir / "bin").exists():
-        bdir.mkdir(parents=True, exist_ok=True)
-        run(["dpkg-deb", "-x", str(bdeb), str(bdir)])
-    vmlinuz = sorted((kdir / "boot").glob("vmlinuz-*"))[-1]
-    release = vmlinuz.name[len("vmlinuz-"):]
-    # /lib/modules on bookworm, /usr/lib/modules from trixie on
-    moddir = next(d for d in (kdir / "lib" / "modules" / release / "kernel",
-                              kdir / "usr" / "lib" / "modules" / release / "kernel") if d.exists())
-    bypath = {p.name.split(".ko")[0]: p for p in moddir.rglob("*.ko*")}
-    order, seen = [], set()
-
-    def visit(name):
-        if name in seen:
-            return
-        seen.add(name)
-        if name not in bypath:
-            raise SystemExit(f"kernel_lab: module {name} not in {kdeb.name}")
-        for dep in modinfo_depends(bypath[name]):
-            visit(dep)
-        order.append(name)
-
-    for m in MODULES:
-        visit(m)
-    pktlab = CACHE / "pktlab"
-    src = HERE / "pktlab.c"
-    if not pktlab.exists() or pktlab.stat().st_mtime < src.stat().st_mtime:
-        run(["gcc", "-O2", "-Wall", "-static", "-o", str(pktlab), str(src)])
-    return {"vmlinuz": vmlinuz, "release": release, "modules": [(m, bypath[m]) for m in order],
-            "busybox": bdir / "bin" / "busybox", "pktlab": pktlab, "kernel_deb": kdeb.name,
-            "busybox_deb": bdeb.name}
-
-
-# ---------------------------------------------------------------- initramfs
-
-def cpio_newc(entries):
-    """entries: (path, mode, data bytes) with mode a full st_mode; directories have data b''."""
-    out = io.BytesIO()
-    ino = 1
-    for name, mode, data in entries + [("TRAILER!!!", 0, b"")]:
-        nb = name.encode() + b"\0"
-        hdr = "070701" + "".join(f"{v:08x}" for v in (
-            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
-        out.write(hdr.encode() + nb)
-        out.write(b"\0" * (-(110 + len(nb)) % 4))
-        out.write(data)
-        out.write(b"\0" * (-len(data) % 4))
-        ino += 1
-    return out.getvalue()
-
-
-def build_initramfs(env, script: str, files: dict) -> bytes:
-    d, f, x = 0o040755, 0o100644, 0o100755
-    entries = [(p, d, b"") for p in ("bin", "modules", "job", "proc", "sys", "dev", "tmp", "out")]
-    entries.append(("init", x, (HERE / "guest" / "init").read_bytes()))
-    entries.append(("bin/busybox", x, env["busybox"].read_bytes()))
-    entries.append(("bin/pktlab", x, env["pktlab"].read_bytes()))
-    order = "".join(f"{m} {MODULE_PARAMS.get(m, '')}\n" for m, _ in env["modules"])
-    entries.append(("modules/order", f, order.encode()))
-    for m, p in env["modules"]:
-        entries.append((f"modules/{m}.ko", f, module_bytes(p)))
-    entries.append(("job/run.sh", f, script.encode()))
-    for name, src in files.items():
-        data = src if isinstance(src, bytes) else Path(src).read_bytes()
-        entries.append((f"job/{name}", f, data))
-    return cpio_newc(entries)
-
-
-def boot(env, script: str, files: dict, disk_mb: int, timeout=3600) -> Path:
-    """Boot the guest with a job; returns the directory holding the guest's /out."""
-    rundir = CACHE / "run"
-    shutil.rmtree(rundir, ignore_errors=True)
-    rundir.mkdir(parents=True)
-    (rundir / "initramfs.cpio").write_bytes(build_initramfs(env, script, files))
-    disk = rundir / "out.img"
-    with open(disk, "wb") as fh:
-        fh.truncate(disk_mb << 20)
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "1",
-           "-nographic", "-no-reboot", "-nic", "none",
-           "-kernel", str(env["vmlinuz"]), "-initrd", str(rundir / "initramfs.cpio"),
-           "-append", "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init",
-           "-drive", f"file={disk},format=raw,if=virtio"]
-    t0 = time.monotonic()
-    log(f"booting {env['vmlinuz'].name} under QEMU (TCG)")
-    with open(rundir / "console.log", "wb") as con:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=con, stderr=subprocess.STDOUT,
-                           timeout=timeout)
-    log(f"guest done in {time.monotonic() - t0:.1f} s (qemu status {p.returncode})")
-    out = rundir / "out"
-    out.mkdir()
-    try:
-        with tarfile.open(disk) as tf:
-            tf.extractall(out)
-    except tarfile.TarError as e:
-        raise SystemExit(f"kernel_lab: no results from the guest ({e});"
-                         f" see {rundir}/console.log") from None
-    status = (out / "status.txt").read_text().strip() if (out / "status.txt").exists() else "?"
-    if status != "ok":
-        if (out / "job.log").exists():
-            sys.stderr.write((out / "job.log").read_text()[-3000:])
-        raise SystemExit(f"kernel_lab: the guest job failed; see {out}/job.log")
-    return out
-
-
-# ---------------------------------------------------------------- pcap helpers
-
-def read_pcap(path):
-    """[(sec, usec, data, orig_len)] of an Ethernet pcap."""
-    d = Path(path).read_bytes()
-    magic = d[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        e = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        e = ">"
-    else:
-        raise SystemExit(f"kernel_lab: {path} is not a pcap file"
-                         " (convert pcapng with editcap -F pcap)")
-    nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-    if struct.unpack(e + "I", d[20:24])[0] != 1:
-        raise SystemExit(f"kernel_lab: {path}: link type is not Ethernet")
-    off, out = 24, []
-    while off + 16 <= len(d):
-        s, f, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
-        off += 16
-        out.append((s, f // 1000 if nsec else f, d[off:off + cl], ol))
-        off += cl
-    return out
-
-
-def write_pcapng(path, interfaces, records):
-    """interfaces: names; records: (iface_index, sec, usec, data, orig_len), in order."""
-    def block(btype, body):
-        body += b"\0" * (-len(body) % 4)
-        n = len(body) + 12
-        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
-
-    def opt(code, val):
-        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
-
-    with open(path, "wb") as fh:
-        fh.write(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
-                       + opt(4, b"hashscope kernel lab") + opt(0, b"")))
-        for name in interfaces:
-            fh.write(block(1, struct.pack("<HHI", 1, 0, 0) + opt(2, name.encode())
-                           + opt(9, b"\x06") + opt(0, b"")))
-        for i, s, us, data, ol in records:
-            ts = s * 1_000_000 + us
-            fh.write(block(6, struct.pack("<IIIII", i, ts >> 32, ts & 0xFFFFFFFF, len(data), ol)
-                           + data))
-
-
-def frame_kind(fr: bytes, strip_outer_tag=False) -> str:
-    """The `kind` label of the vector sets (what the frame is, before any hashing)."""
-    if strip_outer_tag and fr[12:14] == b"\x81\x00":
-        fr = fr[:12] + fr[16:]
-    et, p = fr[12:14], fr[14:]
-    if et == b"\x88\xa8" or (et == b"\x81\x00" and fr[16:18] in (b"\x81\x00", b"\x88\xa8")):
-        return "qinq"
-    if et == b"\x81\x00":
-        return "vlan"
-    if et == b"\x08\x06":
-        return "arp"
-    if et == b"\x08\x00":
-        if len(p) < 20:
-            return "trunc"
-        ihl = (p[0] & 15) * 4
-        if len(p) < ihl or len(p) < struct.unpack("!H", p[2:4])[0]:
-            return "trunc"
-        if struct.unpack("!H", p[6:8])[0] & 0x3FFF:
-            return "frag"
-        if ihl > 20:
-            return "v4opts"
-        if p[9] in (4, 41):
-            return "ipip"
-        if p[9] == 47 and p[ihl + 2:ihl + 4] in (b"\x08\x00", b"\x86\xdd"):
-            return "gre"
-        return "v4"
-    if et == b"\x86\xdd":
-        return {0: "v6ext", 44: "v6frag", 4: "sit", 41: "sit"}.get(p[6], "v6")
-    return "other"
 
 
 # ---------------------------------------------------------------- vectors
