@@ -9,7 +9,7 @@ sizes follow a heavy-tailed law (a few elephants, many mice), IPv4 TCP, UDP in
 802.1Q VLANs and IPv6 TCP, frames of 80 to 1514 bytes. Then runs, each in its
 own process, `hashscope flows FILE --format csv` and `tshark -q -z conv,tcp`
 on the same file and prints wall time, packets per second and peak memory
-(max RSS) side by side: hashscope's median of --repeat runs (peak memory: the
+(max RSS) side by side: hashscope's medians of --repeat runs (peak memory: the
 largest), tshark's one run. Not a test: it asserts nothing.
 """
 
@@ -197,8 +197,10 @@ def main() -> None:
         runs.append((wall, rss, int(packets), int(flows), float(inner)))
         print(f"hashscope run: {wall:.2f} s whole process, {float(inner):.2f} s in process, "
               f"peak RSS {rss} MB")
-    wall, rss, packets, flows, inner = sorted(runs)[len(runs) // 2]
+    wall = sorted(r[0] for r in runs)[len(runs) // 2]
+    inner = sorted(r[4] for r in runs)[len(runs) // 2]
     rss = max(r[1] for r in runs)
+    packets, flows = runs[0][2], runs[0][3]
     rows = [("hashscope read_flows (in process)", inner, None),
             ("hashscope, whole process", wall, rss)]
     if not args.skip_tshark and shutil.which("tshark"):
