@@ -8,12 +8,36 @@ received the next item.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
+import numba
+import numpy as np
+from numba import njit, prange
+
 T = TypeVar("T")
+
+
+@njit(cache=True, parallel=True)
+def _probe(a):
+    total = 0
+    for i in prange(a.shape[0]):
+        total += a[i]
+    return total
+
+
+@functools.cache
+def threads_may_share_kernels() -> bool:
+    """Whether two threads may run compiled parallel loops at the same time.
+
+    numba's OpenMP and TBB layers allow it; its workqueue layer, which numba falls back
+    to where neither is installed (a slim container without libgomp1), aborts the whole
+    process. A tiny parallel loop makes numba choose its layer."""
+    _probe(np.zeros(1, np.int64))
+    return numba.threading_layer() != "workqueue"
 
 _DONE = object()
 
@@ -24,7 +48,11 @@ class _Failure:
 
 
 def background(items: Iterator[T], depth: int = 4) -> Iterator[T]:
-    """Yield what ``items`` yields, produced in a thread at most ``depth`` items ahead."""
+    """Yield what ``items`` yields, produced in a thread at most ``depth`` items ahead
+    (in the caller's thread where threads may not share compiled parallel loops)."""
+    if not threads_may_share_kernels():
+        yield from items
+        return
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

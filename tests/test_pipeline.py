@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from conftest import ROOT, run_cli
 
 from hashscope.pipeline import background
 
@@ -37,3 +38,17 @@ def test_consumer_leaving_early_stops_the_producer():
             break
     assert len(produced) < 20
     assert not any(t.name == "hashscope-reader" for t in threading.enumerate())
+
+
+def test_commands_run_on_numbas_workqueue_layer():
+    """Where neither OpenMP nor TBB is installed numba falls back to its workqueue layer,
+    which aborts the process if two threads run parallel loops at once (analyze's reader
+    and hash stages would): the stages then run in one thread, with the same results."""
+    demo = ROOT / "captures" / "two-links-backup.pcapng"
+    for cmd in (["analyze", demo, "--policy", "layer3+4", "--format", "json"],
+                ["flows", demo, "--format", "csv"]):
+        ref = run_cli(*cmd)
+        fallback = run_cli(*cmd, env={"NUMBA_THREADING_LAYER": "workqueue"})
+        assert ref.returncode == 0, ref.stderr
+        assert fallback.returncode == 0, fallback.stderr
+        assert fallback.stdout == ref.stdout
