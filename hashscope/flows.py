@@ -14,7 +14,7 @@ import pandas as pd
 from numba import njit, prange
 
 from .columns import DEPTH_NONE, PACKET_DTYPE
-from .decode import PREFETCH_AHEAD, decode_packet
+from .decode import PREFETCH_AHEAD, decode_packet, prefetch_frame
 from .errors import HashscopeError
 from .fields import prefetch
 from .records import RecordBatch
@@ -78,13 +78,10 @@ def record_keys(data, offset, caplen, iface, linktype_of_iface, scratch, raw):
     hashes = np.empty(n, np.uint64)
     depth = np.empty(n, np.uint8)
     step = (n + KEY_CHUNKS - 1) // KEY_CHUNKS
-    last = data.shape[0] - 1
     for c in prange(KEY_CHUNKS):
         r = scratch[c]
         for i in range(c * step, min(n, (c + 1) * step)):
-            if i + PREFETCH_AHEAD < n:  # the headers of a frame a few ahead: 2 cache lines
-                prefetch(data, offset[i + PREFETCH_AHEAD])
-                prefetch(data, min(offset[i + PREFETCH_AHEAD] + 64, last))
+            prefetch_frame(data, offset, i, n)
             raw[c, :] = 0
             p = offset[i]
             depth[i] = decode_packet(data, p, p + caplen[i], linktype_of_iface[iface[i]], r)[0]

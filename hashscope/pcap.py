@@ -67,6 +67,12 @@ def _u32(buf, pos, big):
 PREFETCH_DISTANCE = 4096
 
 
+@njit(cache=True, nogil=True, inline="always")
+def prefetch_ahead(buf, pos, end):
+    """Prefetch the bytes PREFETCH_DISTANCE past ``pos`` (the last byte near the end)."""
+    prefetch(buf, min(pos + PREFETCH_DISTANCE, end - 1))
+
+
 @njit(cache=True, nogil=True)
 def walk_pcap(buf, pos, end, big, frac_ns, max_caplen, iface,
               out_off, out_cap, out_wire, out_ts, out_iface):
@@ -86,7 +92,7 @@ def walk_pcap(buf, pos, end, big, frac_ns, max_caplen, iface,
             return n, pos, BAD_LENGTH
         if pos + 16 + caplen > end:
             break
-        prefetch(buf, min(pos + PREFETCH_DISTANCE, end - 1))
+        prefetch_ahead(buf, pos, end)
         sec = np.int64(_u32(buf, pos, big))
         frac = np.int64(_u32(buf, pos + 4, big))
         out_off[n] = pos + 16

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .fields import prefetch
-from .pcap import LINKTYPE_MASK, PREFETCH_DISTANCE, _u32
+from .pcap import LINKTYPE_MASK, _u32, prefetch_ahead
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -185,7 +184,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
             break
         if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
             return n, pos, BAD_TRAILER
-        prefetch(buf, min(pos + PREFETCH_DISTANCE, end - 1))
+        prefetch_ahead(buf, pos, end)
         if btype == 6 or btype == 2 or btype == 3:
             if n == cap_out:
                 return n, pos, OUT_FULL
