@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MADE, TCPDUMP, needs_tshark, run_cli
+from helpers import MADE, TCPDUMP, needs_tshark, run_cli
 from tshark_ref import epoch_ns, tshark_fields
 
 from hashscope import CaptureError, CaptureReader, read_packets

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED_TCPDUMP, TCPDUMP, VECTORS, run_main
+from helpers import ROOT, SHARED_TCPDUMP, TCPDUMP, VECTORS, run_main
 
 from hashscope import read_packets
 from hashscope.linux_hash import POLICIES, linux_xmit_hash

@@ -4,7 +4,7 @@ clean error line, never a traceback. Runs the real CLI entry point in-process.""
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_TCPDUMP, TCPDUMP, run_main
+from helpers import SHARED_TCPDUMP, TCPDUMP, run_main
 
 
 def check_one(monkeypatch, capsys, path) -> int:

@@ -6,7 +6,7 @@ import ipaddress
 
 import numpy as np
 import pytest
-from conftest import MADE, TCPDUMP, VECTORS, needs_tshark
+from helpers import MADE, TCPDUMP, VECTORS, needs_tshark
 from tshark_ref import tshark_fields
 
 from hashscope import read_packets

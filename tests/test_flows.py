@@ -13,7 +13,7 @@ from multiprocessing import get_context
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MADE, SHARED_TCPDUMP, TCPDUMP, needs_tshark, run_cli
+from helpers import MADE, SHARED_TCPDUMP, TCPDUMP, needs_tshark, run_cli
 from tshark_ref import PROTOCOLS, hashscope_conversations, tshark_conversations
 
 from hashscope import CaptureError, CaptureReader, packet_tables, read_flows, read_packets

@@ -8,7 +8,7 @@ import dpkt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import VECTORS
+from helpers import VECTORS
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
@@ -73,7 +73,7 @@ LAYER_SETS = ("l2", "l3", "l4", "l2,l3", "l2,l4", "l3,l4", "l2,l3,l4")
 
 def test_fast_path_equals_the_general_path():
     """The column fast path gives the frame walk's value and validity on every frame."""
-    from conftest import ROOT, real_packets
+    from helpers import ROOT, real_packets
 
     packets, n_files = real_packets(ROOT / "captures" / "two-links-backup.pcapng",
                                     FREEBSD / "frames.pcap")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import VECTORS
+from helpers import VECTORS
 from frames import ether_frame, ipv4_packet, packet_table
 
 from hashscope import read_packets
@@ -90,7 +90,7 @@ def test_bad_arguments():
 @pytest.mark.parametrize("kernel", ["6.1", "5.16", "5.10", "4.9", "3.14"])
 def test_fast_path_equals_the_general_path(kernel):
     """The column fast path gives the frame walk's value on every frame it takes."""
-    from conftest import ROOT, real_packets
+    from helpers import ROOT, real_packets
 
     packets, n_files = real_packets(ROOT / "captures" / "two-links-backup.pcapng",
                                     VECTORS / "linux-6.1" / "frames.pcap")

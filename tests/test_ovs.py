@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, TCPDUMP
+from helpers import ROOT, TCPDUMP
 from frames import ether_frame, ipv4_packet, packet_table
 
 from hashscope import read_packets
@@ -358,7 +358,7 @@ def _ref_slb_hash(r, basis, sse):
 
 @pytest.fixture(scope="module")
 def corpus():
-    from conftest import VECTORS, real_packets
+    from helpers import VECTORS, real_packets
     return real_packets(BACKUP, *sorted(VECTORS.glob("*/frames.pcap")))[0]
 
 

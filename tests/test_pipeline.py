@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
 
 from hashscope.pipeline import background
 

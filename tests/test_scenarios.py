@@ -13,7 +13,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT, run_main
+from helpers import ROOT, run_main
 
 SCENARIOS = sorted((ROOT / "captures" / "scenarios").glob("*/scenario.json"))
 

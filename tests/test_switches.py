@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT, TCPDUMP
+from helpers import ROOT, TCPDUMP
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
@@ -227,7 +227,7 @@ def _ref_uniform(r):
 
 @pytest.fixture(scope="module")
 def corpus():
-    from conftest import VECTORS, real_packets
+    from helpers import VECTORS, real_packets
     return real_packets(ROOT / "captures" / "two-links-backup.pcapng",
                         *sorted(VECTORS.glob("*/frames.pcap")))[0]
 

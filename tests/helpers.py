@@ -1,4 +1,4 @@
-"""Shared paths and helpers for the tests."""
+"""Shared paths and helpers for the tests (imported by name: `from helpers import ...`)."""
 
 from __future__ import annotations
 
