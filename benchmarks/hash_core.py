@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from read_flows import generate  # noqa: E402 - the benchmarks share one generator
 
 from hashscope import read_packets  # noqa: E402
+from hashscope.hashes.policy import Setup, all_policies, get_policy, make_assigner  # noqa: E402
 from hashscope.members import parse_links  # noqa: E402
-from hashscope.policies import Setup, all_policies, get_policy, make_assigner  # noqa: E402
 
 
 def peer_layer34(path: Path, limit: int) -> tuple[int, float]:

@@ -16,7 +16,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .api import FlowResult, packet_tables, read_flows, read_packets
-from .capture import CaptureReader
+from .capture.reader import CaptureReader
 from .columns import PACKET_DTYPE
 from .errors import CaptureError, CaptureWarning, HashscopeError
 

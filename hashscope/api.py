@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .capture import CaptureReader, ProgressHandler, WarningHandler
+from .capture.reader import CaptureReader, ProgressHandler, WarningHandler
+from .capture.records import Interface
 from .columns import PACKET_DTYPE
-from .decode import decode
+from .decode.packets import decode
 from .errors import CaptureWarning
-from .flows import FlowTable, batch_keys
-from .pipeline import background
-from .records import Interface
+from .flows.table import FlowTable, batch_keys
+from .threads import background
 
 
 def packet_tables(reader: CaptureReader) -> Iterator[np.ndarray]:

@@ -26,7 +26,7 @@ from hashscope.columns import (
     MAC_DST,
     MAC_SRC,
 )
-from hashscope.format import mac_text
+from hashscope.flows.addresses import mac_text
 
 FRAMES = VECTORS / "linux-6.1" / "frames.pcap"  # 3000 frames of every kind the kernels hash
 FREEBSD_FRAMES = VECTORS / "freebsd" / "frames.pcap"

@@ -17,7 +17,7 @@ from helpers import MADE, SHARED_TCPDUMP, TCPDUMP, needs_tshark, run_cli
 from tshark_ref import PROTOCOLS, hashscope_conversations, tshark_conversations
 
 from hashscope import CaptureError, CaptureReader, packet_tables, read_flows, read_packets
-from hashscope.flows import FlowTable
+from hashscope.flows.table import FlowTable
 
 CONV_CASES = [TCPDUMP / n for n in (
     "afs.pcap", "ssh.pcap", "of13_ericsson.pcapng", "resp_1_benchmark.pcap",

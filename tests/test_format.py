@@ -4,7 +4,7 @@ import ipaddress
 
 import numpy as np
 
-from hashscope.format import format_addresses, format_macs, mac_text
+from hashscope.flows.addresses import format_addresses, format_macs, mac_text
 
 
 def test_addresses_and_macs_match_the_standard_library():

@@ -12,8 +12,7 @@ from helpers import VECTORS
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
-from hashscope.freebsd_hash import freebsd_variant, lagg_hash, lagg_key
-from hashscope.freebsd_lagg import (
+from hashscope.hashes.freebsd.lagg import (
     RoundRobin,
     broadcast_ports,
     failover_port_index,
@@ -21,6 +20,7 @@ from hashscope.freebsd_lagg import (
     lagg_link_active,
     lagg_port_index,
 )
+from hashscope.hashes.freebsd.mbufhash import freebsd_variant, lagg_hash, lagg_key
 
 FREEBSD = VECTORS / "freebsd"
 #: vectors.csv "vlan" column -> lagg_hash's vlan mode
@@ -89,7 +89,7 @@ def test_fast_path_equals_the_general_path():
                     assert (fast_h[slow_ok] == slow_h[slow_ok]).all(), where
     # the fast path takes a good share: most of the corpus, most of the varied vector frames,
     # and in offload mode (only) the frames with one 0x8100 tag
-    from hashscope.freebsd_fast import fast_hash
+    from hashscope.hashes.freebsd.fast import fast_hash
 
     tagged = (packets["vlan_n"] == 1) & (packets["eth_type"] == 0x8100)
     vectors = np.zeros(len(packets), dtype=bool)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import VECTORS
 from frames import ether_frame, ipv4_packet, packet_table
+from helpers import VECTORS
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
-from hashscope.linux_hash import POLICIES, linux_slave_index, linux_xmit_hash
+from hashscope.hashes.linux.xmit_hash import POLICIES, linux_slave_index, linux_xmit_hash
 
 #: (vector set, --vlan mode): linux-6.1 has its tags in the frame, the offload set had
 #: them out of band (the capture shows them re-inserted).

@@ -10,8 +10,8 @@ import pytest
 from frames import ether_frame, ipv4_packet, packet_table
 
 from hashscope.errors import HashscopeError
-from hashscope.linux_hash import linux_xmit_hash
-from hashscope.linux_kernels import CURRENT, kernel_profile
+from hashscope.hashes.linux.eras import CURRENT, kernel_profile
+from hashscope.hashes.linux.xmit_hash import linux_xmit_hash
 
 DST, SRC = "3c:fd:fe:12:34:56", "00:1b:21:aa:bb:01"
 TCP = bytes.fromhex("c93a01bb") + bytes(16)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, TCPDUMP
 from frames import ether_frame, ipv4_packet, packet_table
+from helpers import ROOT, TCPDUMP
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
-from hashscope.ovs import (
+from hashscope.hashes.ovs.bond import (
     ASSIGNERS,
     MODELS,
     SlbBond,
@@ -25,7 +25,7 @@ from hashscope.ovs import (
     ovs_tcp_hash,
     slb_hash,
 )
-from hashscope.ovs_hash import bond_vid, hash_int, hash_mac
+from hashscope.hashes.ovs.hash import bond_vid, hash_int, hash_mac
 
 BACKUP = ROOT / "captures" / "two-links-backup.pcapng"
 MAC_A, MAC_B = "00:16:3e:12:34:56", "00:1b:21:aa:bb:cc"

@@ -5,7 +5,7 @@ import threading
 import pytest
 from helpers import ROOT, run_cli
 
-from hashscope.pipeline import background
+from hashscope.threads import background
 
 
 def test_items_in_order():

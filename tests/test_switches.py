@@ -9,7 +9,7 @@ from helpers import ROOT, TCPDUMP
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
-from hashscope.switches import (
+from hashscope.hashes.switches.models import (
     ASSIGNERS,
     CISCO_MODES,
     MODELS,

@@ -1,0 +1,231 @@
+"""pcapng files: Section Header and Interface Description Blocks, and a compiled
+walker over the packet blocks (Enhanced, Simple and obsolete Packet Blocks).
+
+Every section has its own byte order and its own interfaces; every interface
+its own link type, snapshot length, ``if_name``, ``if_tsresol`` and
+``if_tsoffset``. Layout: https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from .pcap import LINKTYPE_MASK, _u32, prefetch_ahead
+from .records import (
+    BAD_INTERFACE,
+    BAD_LENGTH,
+    BAD_TRAILER,
+    EXHAUSTED,
+    MAX_RECORD,
+    NEED_PYTHON,
+    OUT_FULL,
+)
+
+SHB = 0x0A0D0D0A
+IDB = 0x00000001
+PB = 0x00000002  # obsolete Packet Block
+SPB = 0x00000003
+EPB = 0x00000006
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+MAGIC_BYTES = {b"\x0a\x0d\x0d\x0a"}
+
+OPT_ENDOFOPT = 0
+OPT_COMMENT = 1
+IF_NAME = 2
+IF_DESCRIPTION = 3
+IF_TSRESOL = 9
+IF_TSOFFSET = 14
+
+
+@dataclass
+class InterfaceTiming:
+    """How to turn an interface's timestamp ticks into nanoseconds."""
+
+    mul: int = 1000  # ticks * mul // div, for decimal resolutions
+    div: int = 1
+    shift: int = -1  # binary resolution 2**-shift when >= 0
+    offset_ns: int = 0
+
+    @classmethod
+    def from_tsresol(cls, tsresol: int, tsoffset_s: int) -> InterfaceTiming:
+        exp = tsresol & 0x7F
+        if tsresol & 0x80:
+            return cls(1, 1, exp, tsoffset_s * 1_000_000_000)
+        if exp <= 9:
+            return cls(10 ** (9 - exp), 1, -1, tsoffset_s * 1_000_000_000)
+        return cls(1, 10 ** min(exp - 9, 18), -1, tsoffset_s * 1_000_000_000)
+
+
+@dataclass
+class Section:
+    """The state of the current section: byte order and its interfaces."""
+
+    big_endian: bool
+    ifaces: list[int] = field(default_factory=list)  # registry index per IDB
+    snaplens: list[int] = field(default_factory=list)
+    timing: list[InterfaceTiming] = field(default_factory=list)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Per-interface arrays for the compiled walker."""
+        n = max(len(self.ifaces), 1)
+        glob = np.zeros(n, np.int32)
+        snap = np.zeros(n, np.int64)
+        mul = np.ones(n, np.int64)
+        div = np.ones(n, np.int64)
+        shift = np.full(n, -1, np.int64)
+        off = np.zeros(n, np.int64)
+        for i, g in enumerate(self.ifaces):
+            glob[i] = g
+            snap[i] = self.snaplens[i]
+            t = self.timing[i]
+            mul[i], div[i], shift[i], off[i] = t.mul, t.div, t.shift, t.offset_ns
+        return glob, snap, mul, div, shift, off
+
+
+def block_header(buf: np.ndarray, pos: int, end: int, big: bool) -> tuple[int, int] | None:
+    """(type, total length) of the block at pos, or None if not all 8 bytes are there."""
+    if pos + 8 > end:
+        return None
+    return int(_u32(buf, pos, big)), int(_u32(buf, pos + 4, big))
+
+
+def parse_shb(block: bytes) -> tuple[bool, int]:
+    """Byte order and total length of a Section Header Block (at least 12 bytes)."""
+    (bom,) = struct.unpack_from("<I", block, 8)
+    if bom == BYTE_ORDER_MAGIC:
+        big = False
+    elif bom == struct.unpack("<I", struct.pack(">I", BYTE_ORDER_MAGIC))[0]:
+        big = True
+    else:
+        raise ValueError(f"bad byte-order magic 0x{bom:08x} in section header")
+    (length,) = struct.unpack_from(">I" if big else "<I", block, 4)
+    return big, length
+
+
+def parse_options(body: bytes, big: bool) -> dict[int, bytes]:
+    """The options of a block body as {code: value}; the first value of each code wins."""
+    e = ">" if big else "<"
+    opts: dict[int, bytes] = {}
+    pos = 0
+    while pos + 4 <= len(body):
+        code, length = struct.unpack_from(e + "HH", body, pos)
+        if code == OPT_ENDOFOPT:
+            break
+        value = body[pos + 4 : pos + 4 + length]
+        if len(value) < length:
+            break  # option runs past the block: ignore the rest
+        opts.setdefault(code, value)
+        pos += 4 + ((length + 3) & ~3)
+    return opts
+
+
+@dataclass
+class InterfaceDescription:
+    linktype: int
+    raw_linktype: int
+    snaplen: int
+    name: str
+    description: str
+    timing: InterfaceTiming
+
+
+def parse_idb(block: bytes, big: bool) -> InterfaceDescription:
+    """Parse a whole Interface Description Block (header and trailer included)."""
+    e = ">" if big else "<"
+    linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", block, 8)
+    opts = parse_options(block[16:-4], big)
+    tsresol = opts.get(IF_TSRESOL, b"\x06")[:1] or b"\x06"
+    tsoffset = 0
+    if len(opts.get(IF_TSOFFSET, b"")) >= 8:
+        (tsoffset,) = struct.unpack_from(e + "q", opts[IF_TSOFFSET])
+    name = opts.get(IF_NAME, b"").decode("utf-8", "replace").rstrip("\x00")
+    desc = opts.get(IF_DESCRIPTION, b"").decode("utf-8", "replace").rstrip("\x00")
+    return InterfaceDescription(linktype & LINKTYPE_MASK, linktype, snaplen, name, desc,
+                                InterfaceTiming.from_tsresol(tsresol[0], tsoffset))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ticks_to_ns(ticks, mul, div, shift, offset_ns):
+    if shift >= 0:
+        s = shift
+        if s > 30:  # keep (frac * 1e9) within 64 bits: drop sub-nanosecond bits first
+            ticks = ticks >> np.uint64(s - 30)
+            s = 30
+        sec = ticks >> np.uint64(s)
+        frac = ticks & np.uint64((1 << s) - 1)
+        sub_ns = np.int64((frac * np.uint64(1000000000)) >> np.uint64(s))
+        return np.int64(sec) * 1000000000 + sub_ns + offset_ns
+    return np.int64(ticks) * mul // div + offset_ns
+
+
+@njit(cache=True, nogil=True)
+def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces,
+                out_off, out_cap, out_wire, out_ts, out_iface):
+    """Walk complete blocks in ``buf[pos:end]``, emitting one record per packet block.
+
+    Stops with NEED_PYTHON at a Section Header or Interface Description Block,
+    which the caller parses; skips every other non-packet block. Returns
+    ``(count, pos, status)`` as :func:`hashscope.capture.pcap.walk_pcap` does.
+    """
+    n = 0
+    cap_out = out_off.shape[0]
+    while pos + 8 <= end:
+        btype = _u32(buf, pos, big)
+        if btype == 0x0A0D0D0A or btype == 1:
+            return n, pos, NEED_PYTHON
+        blen = np.int64(_u32(buf, pos + 4, big))
+        if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD + 64:
+            return n, pos, BAD_LENGTH
+        if pos + blen > end:
+            break
+        if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
+            return n, pos, BAD_TRAILER
+        prefetch_ahead(buf, pos, end)
+        if btype == 6 or btype == 2 or btype == 3:
+            if n == cap_out:
+                return n, pos, OUT_FULL
+            if btype == 3:  # Simple Packet Block: interface 0, no timestamp
+                if n_ifaces < 1:
+                    return n, pos, BAD_INTERFACE
+                if blen < 16:
+                    return n, pos, BAD_LENGTH
+                ifc = 0
+                wire = np.int64(_u32(buf, pos + 8, big))
+                caplen = min(wire, blen - 16)
+                if snap[0] > 0:
+                    caplen = min(caplen, snap[0])
+                data = pos + 12
+                ticks = np.uint64(0)
+                ts = np.int64(0)
+            else:
+                if blen < 32:
+                    return n, pos, BAD_LENGTH
+                if btype == 6:
+                    ifc = np.int64(_u32(buf, pos + 8, big))
+                else:  # obsolete Packet Block: 16-bit interface id, 16-bit drops
+                    if big:
+                        ifc = (np.int64(buf[pos + 8]) << 8) | np.int64(buf[pos + 9])
+                    else:
+                        ifc = (np.int64(buf[pos + 9]) << 8) | np.int64(buf[pos + 8])
+                if ifc >= n_ifaces:
+                    return n, pos, BAD_INTERFACE
+                ticks = (np.uint64(_u32(buf, pos + 12, big)) << np.uint64(32)) | np.uint64(
+                    _u32(buf, pos + 16, big))
+                caplen = np.int64(_u32(buf, pos + 20, big))
+                wire = np.int64(_u32(buf, pos + 24, big))
+                if caplen > blen - 32:
+                    return n, pos, BAD_LENGTH
+                data = pos + 28
+                ts = _ticks_to_ns(ticks, mul[ifc], div[ifc], shift[ifc], tsoff[ifc])
+            out_off[n] = data
+            out_cap[n] = caplen
+            out_wire[n] = wire
+            out_ts[n] = ts
+            out_iface[n] = glob[ifc]
+            n += 1
+        pos += blen
+    return n, pos, EXHAUSTED

@@ -1,0 +1,265 @@
+"""Reading capture files into record batches: pcap and pcapng, any number of files.
+
+Each file is read through a bounded buffer; a record or block
+length that the file cannot hold, or that no capture would have, stops the
+file with a :class:`CaptureError` naming the byte offset. A file cut off in
+the middle of a record is read up to the cut, with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+from hashscope.errors import CaptureError, CaptureWarning
+
+from . import linktypes, pcap, pcapng
+from .inputs import ChunkBuffer, MappedBuffer, open_buffer, open_source
+from .records import (
+    BAD_INTERFACE,
+    BAD_LENGTH,
+    BAD_TRAILER,
+    BATCH_RECORDS,
+    MAX_RECORD,
+    NEED_PYTHON,
+    OUT_FULL,
+    Interface,
+    InterfaceRegistry,
+    RecordBatch,
+    empty_outputs,
+)
+
+#: libpcap's largest snapshot length for ordinary link types.
+MAX_SNAPLEN = 262144
+
+WarningHandler = Callable[[CaptureWarning], None]
+ProgressHandler = Callable[[int], None]
+
+
+class CaptureReader:
+    """Reads capture files (or ``-``) into :class:`RecordBatch` es, one interface registry."""
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        on_warning: WarningHandler | None = None,
+        on_progress: ProgressHandler | None = None,
+        buffer_size: int | None = None,
+    ):
+        self.paths = list(paths)
+        self.registry = InterfaceRegistry()
+        self.warnings: list[CaptureWarning] = []
+        self._on_warning = on_warning
+        self._on_progress = on_progress
+        self._buffer_size = buffer_size
+
+    def total_size(self) -> int | None:
+        """Bytes on disk of all inputs, or None if any size is unknown (stdin)."""
+        total = 0
+        for p in self.paths:
+            if p == "-" or not os.path.isfile(p):
+                return None
+            total += os.path.getsize(p)
+        return total
+
+    def warn(self, path: str, offset: int | None, message: str) -> None:
+        w = CaptureWarning(path, offset, message)
+        self.warnings.append(w)
+        if self._on_warning:
+            self._on_warning(w)
+
+    def batches(self) -> Iterator[RecordBatch]:
+        done = 0
+        for path in self.paths:
+            source = open_source(path)
+            try:
+                buf = open_buffer(source, self._buffer_size)
+                buf.fill(0)
+                reader = self._format(path, buf)
+                for batch in reader:
+                    if self._on_progress:
+                        self._on_progress(done + buf.progress())
+                    yield batch
+                if buf.damaged:
+                    self.warn(path, buf.base + buf.end, buf.damaged + "; read up to there")
+                done += buf.progress()
+            finally:
+                source.close()
+
+    def _format(self, path: str, buf: ChunkBuffer | MappedBuffer) -> Iterator[RecordBatch]:
+        if buf.end == 0:
+            if buf.damaged:
+                raise CaptureError(path, 0, buf.damaged)
+            raise CaptureError(path, 0, "empty file")
+        head = bytes(buf.data[:4])
+        if head in pcap.MAGIC_BYTES:
+            return self._read_pcap(path, buf)
+        if head in pcapng.MAGIC_BYTES:
+            return self._read_pcapng(path, buf)
+        what = f"{buf.source.compression}-compressed data" if buf.source.compression else "file"
+        raise CaptureError(path, 0, f"not a pcap or pcapng capture ({what} starts with "
+                                    f"{bytes(buf.data[:min(buf.end, 4)]).hex(' ')})")
+
+    def _add_interface(self, path: str, offset: int, iface: Interface) -> int:
+        if iface.linktype not in linktypes.SUPPORTED:
+            kind = linktypes.describe(iface.linktype)
+            self.warn(path, offset, f"interface {iface.name!r} has {kind}, which hashscope "
+                                    "cannot decode: its packets are not analyzed")
+        return self.registry.add(iface)
+
+    def _cut_off(self, path: str, buf: ChunkBuffer, pos: int, total: int | None) -> None:
+        have = buf.end - pos
+        if total:
+            what = f"the last record is cut off ({have} of {total} bytes)"
+        else:
+            what = f"the last record is cut off ({have} bytes of its header)"
+        self.warn(path, buf.base + pos, what + "; analyzed up to there")
+
+    def _read_pcap(self, path: str, buf: ChunkBuffer) -> Iterator[RecordBatch]:
+        if buf.end < pcap.HEADER_LEN:
+            raise CaptureError(path, 0, f"truncated pcap file header ({buf.end} of "
+                                        f"{pcap.HEADER_LEN} bytes)")
+        h = pcap.parse_header(bytes(buf.data[: pcap.HEADER_LEN]))
+        if h.linktype not in linktypes.SUPPORTED:
+            raise CaptureError(path, 20, f"unknown link type {h.raw_linktype}: hashscope decodes "
+                                         + ", ".join(sorted(set(linktypes.NAMES.values()))))
+        name = os.path.basename(path) if path != "-" else "-"
+        iface = self._add_interface(path, 0, Interface(name, h.linktype, h.snaplen, path,
+                                                       raw_linktype=h.raw_linktype))
+        limit = min(max(h.snaplen, MAX_SNAPLEN), MAX_RECORD)
+        pos = pcap.HEADER_LEN
+        while True:
+            outs = empty_outputs(BATCH_RECORDS)
+            n, pos, status = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
+                                            limit, iface, *outs)
+            if n:
+                yield RecordBatch(buf.data, *(a[:n] for a in outs))
+            if status == OUT_FULL:
+                continue
+            if status == BAD_LENGTH:
+                caplen = pcap.record_length(buf.data, pos, buf.end, h.big_endian) - 16
+                raise CaptureError(path, buf.base + pos,
+                                   f"record claims {caplen} captured bytes, more than the "
+                                   f"snapshot length ({h.snaplen}) allows")
+            if buf.eof:
+                if pos < buf.end:
+                    total = pcap.record_length(buf.data, pos, buf.end, h.big_endian)
+                    self._cut_off(path, buf, pos, total)
+                return
+            buf.fill(pos, pcap.record_length(buf.data, pos, buf.end, h.big_endian))
+            pos = 0
+
+    def _read_pcapng(self, path: str, buf: ChunkBuffer) -> Iterator[RecordBatch]:
+        section: pcapng.Section | None = None
+        decodable = False
+        unsupported_at: int | None = None
+        arrays = pcapng.Section(False).arrays()
+        pos = 0
+        while True:
+            if section is not None:
+                outs = empty_outputs(BATCH_RECORDS)
+                n, pos, status = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
+                                                    *arrays, len(section.ifaces), *outs)
+                if n:
+                    yield RecordBatch(buf.data, *(a[:n] for a in outs))
+                if status == OUT_FULL:
+                    continue
+                self._check_block_status(path, buf, pos, status, section)
+            else:
+                status = NEED_PYTHON
+            if status == NEED_PYTHON:
+                block = self._whole_block(path, buf, pos, section)
+                if block is None:
+                    if not decodable:
+                        self._check_decodable(path, unsupported_at)
+                    return
+                kind, pos, length = block
+                data = bytes(buf.data[pos : pos + length])
+                if kind == pcapng.SHB:
+                    big, _ = pcapng.parse_shb(data)
+                    section = pcapng.Section(big)
+                elif section is None:
+                    raise CaptureError(path, buf.base + pos, "pcapng file does not start "
+                                                             "with a section header block")
+                elif not self._add_idb(path, buf.base + pos, data, section):
+                    unsupported_at = buf.base + pos if unsupported_at is None else unsupported_at
+                else:
+                    decodable = True
+                arrays = section.arrays()
+                pos += length
+                continue
+            # EXHAUSTED
+            if buf.eof:
+                if pos < buf.end:
+                    hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
+                    self._cut_off(path, buf, pos, hdr[1] if hdr else None)
+                if not decodable:
+                    self._check_decodable(path, unsupported_at)
+                return
+            hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
+            buf.fill(pos, hdr[1] if hdr else 0)
+            pos = 0
+
+    def _check_block_status(self, path, buf, pos, status, section) -> None:
+        at = buf.base + pos
+        if status == BAD_LENGTH:
+            hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
+            raise CaptureError(path, at, f"bad pcapng block length {hdr[1] if hdr else '?'} "
+                                         "(too small, not a multiple of 4, too large, or "
+                                         "smaller than the packet it holds)")
+        if status == BAD_TRAILER:
+            raise CaptureError(path, at, "pcapng block's trailing length differs from its "
+                                         "leading length")
+        if status == BAD_INTERFACE:
+            raise CaptureError(path, at, f"packet block names an interface that the section "
+                                         f"does not describe (it has {len(section.ifaces)})")
+
+    def _whole_block(self, path, buf, pos, section):
+        """Make the SHB/IDB at pos whole in the buffer: (type, new pos, length) or None at EOF."""
+        while True:
+            if buf.end - pos >= 12:
+                btype = int(pcap._u32(buf.data, pos, section.big_endian if section else False))
+                if btype == pcapng.SHB:
+                    try:
+                        _, length = pcapng.parse_shb(bytes(buf.data[pos : pos + 12]))
+                    except ValueError as exc:
+                        raise CaptureError(path, buf.base + pos, str(exc)) from None
+                elif section is None:
+                    raise CaptureError(path, buf.base + pos,
+                                       "pcapng file does not start with a section header block")
+                else:
+                    length = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)[1]
+                if length < 12 or length % 4 or length > MAX_RECORD:
+                    raise CaptureError(path, buf.base + pos, f"bad pcapng block length {length}")
+                if btype == pcapng.IDB and length < 20:
+                    raise CaptureError(path, buf.base + pos,
+                                       f"interface description block too short ({length} bytes)")
+                if buf.end - pos >= length:
+                    return btype, pos, length
+            else:
+                length = 12
+            if buf.eof:
+                if pos < buf.end:
+                    self._cut_off(path, buf, pos, length if buf.end - pos >= 12 else None)
+                return None
+            buf.fill(pos, length)
+            pos = 0
+
+    def _check_decodable(self, path: str, unsupported_at: int | None) -> None:
+        """A pcapng file all of whose interfaces have unknown link types is an error."""
+        if unsupported_at is not None:
+            raise CaptureError(path, unsupported_at, "no interface has a link type hashscope "
+                               "decodes (" + ", ".join(sorted(set(linktypes.NAMES.values())))
+                               + ")")
+
+    def _add_idb(self, path: str, at: int, data: bytes, section: pcapng.Section) -> bool:
+        """Register an IDB's interface; False if its link type cannot be decoded."""
+        d = pcapng.parse_idb(data, section.big_endian)
+        local = len(section.ifaces)
+        name = d.name or f"{os.path.basename(path)}#{local}"
+        g = self._add_interface(path, at, Interface(name, d.linktype, d.snaplen, path,
+                                                    d.description, d.raw_linktype))
+        section.ifaces.append(g)
+        section.snaplens.append(d.snaplen)
+        section.timing.append(d.timing)
+        return d.linktype in linktypes.SUPPORTED
