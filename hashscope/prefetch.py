@@ -1,14 +1,7 @@
-"""Reading big-endian (network order) header fields from a byte buffer, compiled, and
-asking for bytes ahead of their use.
+"""Asking for bytes ahead of their use, from compiled loops (capture, decode and flows)."""
 
-The readers return int64 (uint64 for 48 and 64 bits) so that every branch of a
-decoder returns the same types (numba would otherwise unify mixed integer types
-to float).
-"""
-
-import numpy as np
 from llvmlite import binding, ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -35,24 +28,3 @@ def prefetch(typingctx, arr, index):
         return context.get_dummy_value()
 
     return types.void(arr, index), codegen
-
-
-@njit(cache=True, inline="always")
-def be16(b, p):
-    return (np.int64(b[p]) << 8) | np.int64(b[p + 1])
-
-
-@njit(cache=True, inline="always")
-def be32(b, p):
-    return (np.int64(b[p]) << 24) | (np.int64(b[p + 1]) << 16) | (np.int64(b[p + 2]) << 8) | \
-        np.int64(b[p + 3])
-
-
-@njit(cache=True, inline="always")
-def be48(b, p):
-    return (np.uint64(be16(b, p)) << np.uint64(32)) | np.uint64(be32(b, p + 2))
-
-
-@njit(cache=True, inline="always")
-def be64(b, p):
-    return (np.uint64(be32(b, p)) << np.uint64(32)) | np.uint64(be32(b, p + 4))

@@ -10,7 +10,8 @@ from helpers import VECTORS
 
 from hashscope import read_packets
 from hashscope.columns import PACKET_DTYPE
-from hashscope.hashes.linux.xmit_hash import POLICIES, linux_slave_index, linux_xmit_hash
+from hashscope.hashes.linux.if_bonding import POLICIES
+from hashscope.hashes.linux.xmit_hash import linux_slave_index, linux_xmit_hash
 
 #: (vector set, --vlan mode): linux-6.1 has its tags in the frame, the offload set had
 #: them out of band (the capture shows them re-inserted).

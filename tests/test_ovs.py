@@ -25,7 +25,8 @@ from hashscope.hashes.ovs.bond import (
     ovs_tcp_hash,
     slb_hash,
 )
-from hashscope.hashes.ovs.hash import bond_vid, hash_int, hash_mac
+from hashscope.hashes.ovs.flow import bond_vid
+from hashscope.hashes.ovs.hash import hash_int, hash_mac
 
 BACKUP = ROOT / "captures" / "two-links-backup.pcapng"
 MAC_A, MAC_B = "00:16:3e:12:34:56", "00:1b:21:aa:bb:cc"

@@ -54,7 +54,9 @@ def parse_header(head: bytes) -> PcapHeader:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _u32(buf, pos, big):
+def u32(buf, pos, big):
+    """The 32-bit unsigned field at ``pos`` in the file's byte order (``big``: big-endian),
+    as every pcap and pcapng header and block length is stored."""
     if big:
         return (np.uint32(buf[pos]) << 24) | (np.uint32(buf[pos + 1]) << 16) | (
             np.uint32(buf[pos + 2]) << 8) | np.uint32(buf[pos + 3])
@@ -88,17 +90,17 @@ def walk_pcap(buf, pos, end, big, frac_ns, max_caplen, iface,
     while pos + 16 <= end:
         if n == cap_out:
             return n, pos, OUT_FULL
-        caplen = _u32(buf, pos + 8, big)
+        caplen = u32(buf, pos + 8, big)
         if caplen > max_caplen:
             return n, pos, BAD_LENGTH
         if pos + 16 + caplen > end:
             break
         prefetch_ahead(buf, pos, end)
-        sec = np.int64(_u32(buf, pos, big))
-        frac = np.int64(_u32(buf, pos + 4, big))
+        sec = np.int64(u32(buf, pos, big))
+        frac = np.int64(u32(buf, pos + 4, big))
         out_off[n] = pos + 16
         out_cap[n] = caplen
-        out_wire[n] = _u32(buf, pos + 12, big)
+        out_wire[n] = u32(buf, pos + 12, big)
         out_ts[n] = sec * 1000000000 + frac * frac_ns
         out_iface[n] = iface
         n += 1
@@ -110,4 +112,4 @@ def record_length(buf: np.ndarray, pos: int, end: int, big: bool) -> int:
     """Total length of the record at ``pos`` (0 if its header is not all in the buffer)."""
     if pos + RECORD_HEADER_LEN > end:
         return 0
-    return RECORD_HEADER_LEN + int(_u32(buf, pos + 8, big))
+    return RECORD_HEADER_LEN + int(u32(buf, pos + 8, big))

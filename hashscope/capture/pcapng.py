@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .pcap import LINKTYPE_MASK, _u32, prefetch_ahead
+from .pcap import LINKTYPE_MASK, prefetch_ahead, u32
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -90,7 +90,7 @@ def block_header(buf: np.ndarray, pos: int, end: int, big: bool) -> tuple[int, i
     """(type, total length) of the block at pos, or None if not all 8 bytes are there."""
     if pos + 8 > end:
         return None
-    return int(_u32(buf, pos, big)), int(_u32(buf, pos + 4, big))
+    return int(u32(buf, pos, big)), int(u32(buf, pos + 4, big))
 
 
 def parse_shb(block: bytes) -> tuple[bool, int]:
@@ -174,15 +174,15 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
     n = 0
     cap_out = out_off.shape[0]
     while pos + 8 <= end:
-        btype = _u32(buf, pos, big)
+        btype = u32(buf, pos, big)
         if btype == 0x0A0D0D0A or btype == 1:
             return n, pos, NEED_PYTHON
-        blen = np.int64(_u32(buf, pos + 4, big))
+        blen = np.int64(u32(buf, pos + 4, big))
         if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD + 64:
             return n, pos, BAD_LENGTH
         if pos + blen > end:
             break
-        if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
+        if np.int64(u32(buf, pos + blen - 4, big)) != blen:
             return n, pos, BAD_TRAILER
         prefetch_ahead(buf, pos, end)
         if btype == 6 or btype == 2 or btype == 3:
@@ -194,7 +194,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                 if blen < 16:
                     return n, pos, BAD_LENGTH
                 ifc = 0
-                wire = np.int64(_u32(buf, pos + 8, big))
+                wire = np.int64(u32(buf, pos + 8, big))
                 caplen = min(wire, blen - 16)
                 if snap[0] > 0:
                     caplen = min(caplen, snap[0])
@@ -205,7 +205,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                 if blen < 32:
                     return n, pos, BAD_LENGTH
                 if btype == 6:
-                    ifc = np.int64(_u32(buf, pos + 8, big))
+                    ifc = np.int64(u32(buf, pos + 8, big))
                 else:  # obsolete Packet Block: 16-bit interface id, 16-bit drops
                     if big:
                         ifc = (np.int64(buf[pos + 8]) << 8) | np.int64(buf[pos + 9])
@@ -213,10 +213,10 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                         ifc = (np.int64(buf[pos + 9]) << 8) | np.int64(buf[pos + 8])
                 if ifc >= n_ifaces:
                     return n, pos, BAD_INTERFACE
-                ticks = (np.uint64(_u32(buf, pos + 12, big)) << np.uint64(32)) | np.uint64(
-                    _u32(buf, pos + 16, big))
-                caplen = np.int64(_u32(buf, pos + 20, big))
-                wire = np.int64(_u32(buf, pos + 24, big))
+                ticks = (np.uint64(u32(buf, pos + 12, big)) << np.uint64(32)) | np.uint64(
+                    u32(buf, pos + 16, big))
+                caplen = np.int64(u32(buf, pos + 20, big))
+                wire = np.int64(u32(buf, pos + 24, big))
                 if caplen > blen - 32:
                     return n, pos, BAD_LENGTH
                 data = pos + 28

@@ -218,7 +218,7 @@ class CaptureReader:
         """Make the SHB/IDB at pos whole in the buffer: (type, new pos, length) or None at EOF."""
         while True:
             if buf.end - pos >= 12:
-                btype = int(pcap._u32(buf.data, pos, section.big_endian if section else False))
+                btype = int(pcap.u32(buf.data, pos, section.big_endian if section else False))
                 if btype == pcapng.SHB:
                     try:
                         _, length = pcapng.parse_shb(bytes(buf.data[pos : pos + 12]))

@@ -15,7 +15,8 @@ from hashscope.columns import (
     FRAG_LATER,
     FRAG_MORE,
 )
-from hashscope.prefetch import be16, be32, be64
+
+from .fields import be16, be32, be64
 
 MAX_EXT_HEADERS = 8
 

@@ -8,7 +8,8 @@ from numba import njit
 
 from hashscope.capture import linktypes as lt
 from hashscope.columns import MAC_DST, MAC_SRC
-from hashscope.prefetch import be16, be32, be48
+
+from .fields import be16, be32, be48
 
 MAX_TAGS = 8
 MAX_MPLS_LABELS = 8

@@ -4,7 +4,7 @@ One compiled pass per batch, no Python per packet. Each layer is a small
 function that reads only bytes inside the captured length; where the bytes
 run out, decoding stops and the packet's ``cut`` flag says so.
 
-The layer functions (here, in linklayer and iplayer) are inlined into
+The layer functions (here, in link.py and ip.py) are inlined into
 :func:`decode_packet` (``inline="always"``): a compiled call that takes an array
 argument adjusts the array's reference count on the way in and out, and with one
 such call per layer those atomic updates cost more than the decoding itself.
@@ -34,8 +34,9 @@ from hashscope.columns import (
     INNER_IP_IN_IP,
     PACKET_DTYPE,
 )
-from hashscope.prefetch import be16, be32, prefetch
+from hashscope.prefetch import prefetch
 
+from .fields import be16, be32
 from .ip import ip_layer, transport, transport_needs
 from .link import link_header_len, link_layer
 

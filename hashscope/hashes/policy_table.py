@@ -8,16 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from hashscope.errors import HashscopeError
+from hashscope.hashes.linux.if_bonding import MODES
+from hashscope.hashes.linux.if_bonding import POLICIES as LINUX_POLICIES
 from hashscope.hashes.linux.modes import (
     HASH_MODES,
-    MODES,
     BalanceRR,
     active_slave,
     bond_3ad_xor_xmit,
     broadcast,
     tlb_alb_xmit,
 )
-from hashscope.hashes.linux.xmit_hash import POLICIES as LINUX_POLICIES
 from hashscope.hashes.linux.xmit_hash import linux_xmit_hash
 from hashscope.members import LINK_ALL
 

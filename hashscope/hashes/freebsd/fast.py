@@ -1,7 +1,7 @@
 """The FreeBSD lagg hash straight from the decoded columns, for the common frames.
 
-Reproduces, for the frames it takes, exactly what :mod:`hashscope.hashes.freebsd.mbufhash` computes
-by walking the rebuilt frame: ``m_ether_tcpip_hash`` (sys/kern/uipc_mbufhash.c, FreeBSD
+Reproduces, for the frames it takes, exactly what :mod:`hashscope.hashes.freebsd.mbufhash`
+computes by walking the rebuilt frame: ``m_ether_tcpip_hash`` (sys/kern/uipc_mbufhash.c, FreeBSD
 11.0+, FNV-1 ``fnv_32_buf``) and ``lagg_hashmbuf`` (sys/net/if_lagg.c, 9.x/10.x,
 ``hash32_buf``, h * 33 + byte). The same bytes are fed in the same order, taken from the
 decoded fields instead of the frame, on all cores.
@@ -32,10 +32,11 @@ import numpy as np
 from numba import njit, prange
 
 from hashscope.columns import DEPTH_NET, DEPTH_TRANSPORT, FRAG_LATER
+from hashscope.ethertypes import ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN
+from hashscope.hashes.words import M32
 
-HASH_L2, HASH_L3, HASH_L4 = 1 << 2, 1 << 3, 1 << 4  # MBUF_HASHFLAG_L2/L3/L4
-ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN = 0x0800, 0x86DD, 0x8100
-FNV_32_PRIME = 0x01000193
+from .headers import FNV_32_PRIME, HASH_L2, HASH_L3, HASH_L4
+
 SKIP, MACS_ONLY, IPV4, IPV6 = 0, 1, 2, 3
 
 
@@ -96,7 +97,6 @@ def fast_hash(pk, flags, key, fnv, offload, out, done):
     ``flags``: MBUF_HASHFLAG_* bits; ``key``: the 32-bit initial value. Writes ``out[i]``
     and sets ``done[i]`` for every frame taken; leaves the others untouched but False.
     """
-    m32 = np.uint64(0xFFFFFFFF)
     for i in prange(pk.shape[0]):
         r = pk[i]
         case, tagged = fast_case(r, flags, offload)
@@ -126,4 +126,4 @@ def fast_hash(pk, flags, key, fnv, offload, out, done):
                 h = feed(h, r.dst_lo, 8, fnv)
             if flags & HASH_L4 or not fnv:  # ip6_flow & IPV6_FLOWLABEL_MASK
                 h = feed(h, np.uint32(r.ip6_flow) & np.uint32(0xFFFFF), 4, fnv)
-        out[i] = np.uint32(h & m32)
+        out[i] = np.uint32(h & M32)

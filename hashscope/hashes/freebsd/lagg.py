@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hashscope.hashes.words import M32
+
 PROTOS = ("loadbalance", "lacp", "fec")
-_M32 = 1 << 32
 
 
 def _up(n_ports: int, up_mask) -> np.ndarray:
@@ -128,11 +129,11 @@ class RoundRobin:
             raise ValueError("n_ports and rr_limit must be at least 1")
         self.n_ports = n_ports
         self.stride = rr_limit
-        self.seq = seq % _M32
+        self.seq = int(seq) & int(M32)  # sc_seq is a uint32
 
     def assign(self, n_packets: int, up_mask=None) -> np.ndarray:
         """The ports of the next ``n_packets`` frames (int64; -1 where no port is active)."""
-        seq = (self.seq + np.arange(n_packets, dtype=np.uint64)) % np.uint64(_M32)
-        self.seq = (self.seq + n_packets) % _M32
+        seq = (self.seq + np.arange(n_packets, dtype=np.uint64)) & M32
+        self.seq = (self.seq + n_packets) & int(M32)
         idx = (seq // np.uint64(self.stride)) % np.uint64(self.n_ports)
         return lagg_link_active(idx.astype(np.int64), self.n_ports, up_mask)

@@ -41,28 +41,24 @@ import numpy as np
 from numba import njit
 
 from hashscope.columns import HEAD_BYTES
-from hashscope.hashes.frames import be16, has, hash_remaining, u8
+from hashscope.ethertypes import ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN
+from hashscope.hashes.frames import be16, check_vlan_mode, has, hash_remaining, head_be16, u8
+from hashscope.hashes.words import M32
 
 from .fast import fast_hash
+from .headers import FNV1_32_INIT, FNV_32_PRIME, HASH_L2, HASH_L3, HASH_L4
 
-#: lagghash layer bits (MBUF_HASHFLAG_L2/L3/L4 in sys/sys/mbuf.h).
-HASH_L2, HASH_L3, HASH_L4 = 1 << 2, 1 << 3, 1 << 4
 LAYERS = {"l2": HASH_L2, "l3": HASH_L3, "l4": HASH_L4}
 VARIANTS = ("fnv", "djb")
-VLAN_MODES = ("offload", "inband")
-FNV_32_PRIME = 0x01000193
-FNV1_32_INIT = 33554467  #: FreeBSD's sys/sys/fnv_hash.h value (not the textbook 0x811c9dc5)
-ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN = 0x0800, 0x86DD, 0x8100
-_M32 = 0xFFFFFFFF
 
 
 @njit(cache=True, inline="always")
 def hash_step(h, c, fnv):
     """One byte of fnv_32_buf (sys/sys/fnv_hash.h) or of hash32_buf (sys/sys/hash.h)."""
     if fnv:
-        return np.uint32(((np.uint64(h) * np.uint64(FNV_32_PRIME)) & np.uint64(_M32))
+        return np.uint32(((np.uint64(h) * np.uint64(FNV_32_PRIME)) & M32)
                          ^ np.uint64(c))
-    return np.uint32((np.uint64(h) * np.uint64(33) + np.uint64(c)) & np.uint64(_M32))
+    return np.uint32((np.uint64(h) * np.uint64(33) + np.uint64(c)) & M32)
 
 
 @njit(cache=True)
@@ -176,13 +172,11 @@ def freebsd_vlan_view(packets: np.ndarray, vlan: str = "offload"):
     is ``ether_vtag``. An outer 0x88a8 tag is never out of band here. "inband": the frame
     as captured, no M_VLANTAG.
     """
-    if vlan not in VLAN_MODES:
-        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
-    head = packets["head"]
+    check_vlan_mode(vlan)
     shift = np.zeros(len(packets), dtype=np.int64)
-    tci = (head[:, 14].astype(np.uint32) << 8) | head[:, 15]
+    tci = head_be16(packets, 14).astype(np.uint32)
     if vlan == "offload":
-        tpid = (head[:, 12].astype(np.int64) << 8) | head[:, 13]
+        tpid = head_be16(packets, 12)
         shift[(tpid == ETHERTYPE_VLAN) & (packets["caplen"] >= 18)] = 4
     tci[shift == 0] = 0
     return shift, tci
@@ -213,10 +207,9 @@ def lagg_hash(packets: np.ndarray, layers: str = "l2,l3,l4", seed: int = 0,
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     flags = parse_layers(layers)
     key = int(seed)
-    if not 0 <= key <= _M32:
+    if not 0 <= key <= int(M32):
         raise ValueError(f"seed must be a 32-bit unsigned value, not {seed!r}")
-    if vlan not in VLAN_MODES:
-        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
+    check_vlan_mode(vlan)
     n = len(packets)
     out = np.zeros(n, dtype=np.uint32)
     valid = np.zeros(n, dtype=bool)
@@ -259,9 +252,9 @@ def lagg_key(seed: int | None = None) -> int:
     """
     if seed is None:
         seed = secrets.randbits(32)
-    if not 0 <= int(seed) <= _M32:
+    if not 0 <= int(seed) <= int(M32):
         raise ValueError(f"seed must be a 32-bit unsigned value, not {seed!r}")
     h = FNV1_32_INIT
     for c in int(seed).to_bytes(4, "little"):
-        h = ((h * FNV_32_PRIME) & _M32) ^ c
+        h = ((h * FNV_32_PRIME) & int(M32)) ^ c
     return h

@@ -20,24 +20,18 @@ import numpy as np
 from numba import njit, prange
 
 from hashscope.columns import DEPTH_NET, DEPTH_TRANSPORT
+from hashscope.ethertypes import ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN
+from hashscope.hashes.words import M32, bswap16, bswap32
 
-LAYER2, LAYER34, LAYER23, ENCAP23, ENCAP34, VLAN_SRCMAC = range(6)
-
-
-@njit(cache=True, inline="always")
-def bswap32(x):
-    x = np.uint32(x)
-    return ((x & np.uint32(0xFF)) << np.uint32(24)) | ((x & np.uint32(0xFF00)) << np.uint32(8)) \
-        | ((x >> np.uint32(8)) & np.uint32(0xFF00)) | (x >> np.uint32(24))
+from .if_bonding import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, VLAN_SRCMAC
 
 
 @njit(cache=True, inline="always")
 def addr_word(ver, hi, lo):
     """The kernel's address word: le32 of an IPv4 address, ipv6_addr_hash of an IPv6 one."""
     if ver == 4:
-        return bswap32(lo & np.uint64(0xFFFFFFFF))
-    m = np.uint64(0xFFFFFFFF)
-    return bswap32(((hi >> np.uint64(32)) ^ (hi & m) ^ (lo >> np.uint64(32)) ^ (lo & m)) & m)
+        return bswap32(lo & M32)
+    return bswap32(((hi >> np.uint64(32)) ^ (hi & M32) ^ (lo >> np.uint64(32)) ^ (lo & M32)) & M32)
 
 
 @njit(cache=True, inline="always")
@@ -48,7 +42,7 @@ def eth_word(r, ethertype, era):
     if mode == 2:
         h ^= np.uint32(ethertype)
     elif mode == 1:
-        h ^= np.uint32(((ethertype & 0xFF) << 8) | (ethertype >> 8))
+        h ^= np.uint32(bswap16(ethertype))  # the raw __be16 loaded on x86
     return h
 
 
@@ -68,16 +62,16 @@ def fast_case(r, policy, offload):
     """0: not a common frame; 1: layer-2 fields suffice; 2: an IP frame for the fast fold."""
     if r.mac_ok != 3 or r.caplen < 14 or r.ethertype == 0:
         return 0
-    if r.vlan_n != 0 and not (r.vlan_n == 1 and offload and (r.vlan0_tpid == 0x8100
-                                                               or r.vlan0_tpid == 0x88A8)):
+    if r.vlan_n != 0 and not (r.vlan_n == 1 and offload and (r.vlan0_tpid == ETHERTYPE_VLAN
+                                                               or r.vlan0_tpid == ETHERTYPE_QINQ)):
         return 0
     if policy == LAYER2 or policy == VLAN_SRCMAC:
         return 1
     if r.ip_ver == 0 or r.frag != 0 or r.ip6_ext != 0 or r.cut != 0 or r.depth < DEPTH_NET:
         return 0
-    if r.ip_ver == 4 and (r.ip_hlen < 20 or r.ethertype != 0x0800):
+    if r.ip_ver == 4 and (r.ip_hlen < 20 or r.ethertype != ETHERTYPE_IP):
         return 0
-    if r.ip_ver == 6 and r.ethertype != 0x86DD:
+    if r.ip_ver == 6 and r.ethertype != ETHERTYPE_IPV6:
         return 0  # e.g. IP inside PPPoE or MPLS: the bond sees another protocol
     p = r.proto
     if p == 1 or p == 58 or p == 0 or p == 43 or p == 44 or p == 60:

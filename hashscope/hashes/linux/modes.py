@@ -14,9 +14,7 @@ from hashscope.members import LINK_ALL, LINK_UNKNOWN, Members
 
 from .eras import PICK_WALK, KernelProfile
 
-#: Mode names as /sys/class/net/bondX/bonding/mode spells them, with their numbers.
-MODES = {"balance-rr": 0, "active-backup": 1, "balance-xor": 2, "broadcast": 3,
-         "802.3ad": 4, "balance-tlb": 5, "balance-alb": 6}
+#: The modes that hash (mode names as /sys/class/net/bondX/bonding/mode spells them).
 HASH_MODES = ("balance-xor", "802.3ad", "balance-tlb", "balance-alb")
 
 

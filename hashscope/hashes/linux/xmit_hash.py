@@ -19,34 +19,22 @@ import numpy as np
 from numba import njit
 
 from hashscope.errors import HashscopeError
-from hashscope.hashes.frames import (
+from hashscope.ethertypes import ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN
+from hashscope.hashes.frames import be16, check_vlan_mode, has, hash_remaining, head_be16, le32, u8
+
+from .eras import KernelProfile, kernel_profile
+from .fast import fast_hash
+from .flow_dissector import (
     ADDR_TIPC,
     ADDR_V4,
     ADDR_V6,
-    ETH_P_8021AD,
-    ETH_P_8021Q,
-    ETH_P_IP,
-    ETH_P_IPV6,
-    be16,
-    has,
-    hash_remaining,
     ipv6_addr_hash,
-    le32,
     proto_ports_offset,
     skb_flow_dissect,
     skb_flow_get_icmp_tci,
     skb_flow_get_ports,
-    u8,
 )
-
-from .eras import KernelProfile, kernel_profile
-from .fast import fast_hash
-
-#: xmit_hash_policy names, numbered as the kernel numbers them (BOND_XMIT_POLICY_*).
-POLICIES = {"layer2": 0, "layer3+4": 1, "layer2+3": 2, "encap2+3": 3, "encap3+4": 4,
-            "vlan+srcmac": 5}
-LAYER2, LAYER34, LAYER23, ENCAP23, ENCAP34, VLAN_SRCMAC = range(6)
-VLAN_MODES = ("offload", "inband")
+from .if_bonding import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, POLICIES, VLAN_SRCMAC
 
 
 @njit(cache=True)
@@ -110,7 +98,7 @@ def bond_flow_ip(f, l2_proto, nhoff, ip_proto, l34):
     """
     z = np.uint32(0)
     first = ip_proto < 0
-    if l2_proto == ETH_P_IP:
+    if l2_proto == ETHERTYPE_IP:
         if not has(f, nhoff, 20):
             return False, nhoff, ip_proto, z, z, z
         src, dst = le32(f, nhoff + 12), le32(f, nhoff + 16)
@@ -119,7 +107,7 @@ def bond_flow_ip(f, l2_proto, nhoff, ip_proto, l34):
         # the IHL is read only where it is used (an embedded header's may not be kept)
         if (l34 and proto_ports_offset(ip_proto) >= 0) or (first and ip_proto in (1, 58)):
             nhoff += (u8(f, nhoff) & 15) * 4
-    elif l2_proto == ETH_P_IPV6:
+    elif l2_proto == ETHERTYPE_IPV6:
         if not has(f, nhoff, 40):
             return False, nhoff, ip_proto, z, z, z
         src, dst = ipv6_addr_hash(f, nhoff + 8), ipv6_addr_hash(f, nhoff + 24)
@@ -140,7 +128,7 @@ def bond_flow_dissect(f, policy, l2_proto, nhoff, hwtag, era):
     layer2+3 / layer3+4: bond_flow_ip, and for an ICMP/ICMPv6 error (5.5+) the embedded
     header, parsed as the outer family, replaces addresses and ports. Before 5.5 an ICMP
     packet hashes like any portless protocol. encap2+3 / encap3+4:
-    the generic flow dissector (see linux_dissect.skb_flow_dissect).
+    the generic flow dissector (see :func:`.flow_dissector.skb_flow_dissect`).
     """
     z = np.uint32(0)
     if policy == ENCAP23 or policy == ENCAP34:
@@ -197,7 +185,7 @@ def packet_network_offset(f, l2_proto):
     802.1Q/802.1ad tags (__vlan_get_protocol, at most 8), while skb->protocol stays the
     tag's type: the bond's flow dissector then starts at the IP header with a VLAN type.
     """
-    if l2_proto != ETH_P_8021Q and l2_proto != ETH_P_8021AD:
+    if l2_proto != ETHERTYPE_VLAN and l2_proto != ETHERTYPE_QINQ:
         return 14
     depth = 14
     t = l2_proto
@@ -206,7 +194,7 @@ def packet_network_offset(f, l2_proto):
             return 14
         t = be16(f, depth + 2)
         depth += 4
-        if t != ETH_P_8021Q and t != ETH_P_8021AD:
+        if t != ETHERTYPE_VLAN and t != ETHERTYPE_QINQ:
             return depth if t != 0 else 14
     return 14
 
@@ -228,19 +216,16 @@ def vlan_offload_view(packets: np.ndarray, vlan: str = "offload"):
     (libpcap re-inserts it): the 4 bytes are not hashed, the TCI is skb->vlan_tci.
     "inband": the frame is hashed as captured, skb->protocol is the type after the MACs.
     """
-    if vlan not in VLAN_MODES:
-        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
+    check_vlan_mode(vlan)
     n = len(packets)
-    head = packets["head"]
-    proto = (head[:, 12].astype(np.int64) << 8) | head[:, 13]
+    proto = head_be16(packets, 12)
     shift = np.zeros(n, dtype=np.int64)
     tci = np.zeros(n, dtype=np.uint32)
     if vlan == "offload":
-        tagged = ((proto == ETH_P_8021Q) | (proto == ETH_P_8021AD)) & (packets["caplen"] >= 18)
+        tagged = ((proto == ETHERTYPE_VLAN) | (proto == ETHERTYPE_QINQ)) & (packets["caplen"] >= 18)
         shift[tagged] = 4
         tci[tagged] = packets["vlan0_tci"][tagged]
-        inner = (head[:, 16].astype(np.int64) << 8) | head[:, 17]
-        proto = np.where(tagged, inner, proto)
+        proto = np.where(tagged, head_be16(packets, 16), proto)
     return shift, proto, tci
 
 
@@ -260,8 +245,7 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
     if policy not in profile.policies:
         raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
                              f"{profile.name}")
-    if vlan not in VLAN_MODES:
-        raise ValueError(f"vlan must be one of {VLAN_MODES}, not {vlan!r}")
+    check_vlan_mode(vlan)
     n = len(packets)
     out = np.zeros(n, dtype=np.uint32)
     valid = np.zeros(n, dtype=bool)

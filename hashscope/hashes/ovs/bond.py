@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .hash import (
+from .flow import (
     HASH_5TUPLE,
     HASH_SLB,
     HASH_SYMMETRIC_L4,
@@ -185,7 +185,7 @@ class OvsBond:
     revalidator's delay in accounting.
     """
 
-    #: set by the subclass: its hash (:data:`hashscope.hashes.ovs.hash.HASH_SLB`, ...), basis
+    #: set by the subclass: its hash (:data:`hashscope.hashes.ovs.flow.HASH_SLB`, ...), basis
     #: and flavour
     which: int | None = None
     basis, flavour = 0, "generic"

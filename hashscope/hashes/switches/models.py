@@ -20,7 +20,7 @@ from functools import partial
 
 import numpy as np
 
-from . import rows as fast
+from . import rows
 
 #: Cisco --load-balance modes: (kind, directions)
 CISCO_MODES = {
@@ -31,11 +31,11 @@ CISCO_RBH_BITS = 3  #: Catalyst's Result Bundle Hash: 0..7, eight buckets
 VMWARE_VARIANTS = ("last-octet", "whole")
 ARUBA_LAYERS = ("l2", "l3", "l4")
 ARUBA_IP_BITS = 5  #: "the last five bits of the IP source and destination address"
-_KIND = {"mac": fast.KIND_MAC, "ip": fast.KIND_IP, "port": fast.KIND_PORT}
+_KIND = {"mac": rows.KIND_MAC, "ip": rows.KIND_IP, "port": rows.KIND_PORT}
 
 
 def _run(kernel, packets: np.ndarray, n_links: int, *args):
-    """(hash uint32, valid bool, link int64) from a kernel of :mod:`.switch_fast`: link =
+    """(hash uint32, valid bool, link int64) from a kernel of :mod:`.rows`: link =
     hash mod n where valid, -1 elsewhere."""
     if n_links < 1:
         raise ValueError("n_links must be at least 1")
@@ -57,7 +57,7 @@ def cisco_etherchannel(packets: np.ndarray, n_links: int, mode: str = "src-mac")
     if mode not in CISCO_MODES:
         raise ValueError(f"mode must be one of {list(CISCO_MODES)}, not {mode!r}")
     kind, dirs = CISCO_MODES[mode]
-    return _run(fast.xor_low_bits_rows, packets, n_links, _KIND[kind], "src" in dirs,
+    return _run(rows.xor_low_bits_rows, packets, n_links, _KIND[kind], "src" in dirs,
                 "dst" in dirs, CISCO_RBH_BITS)
 
 
@@ -75,14 +75,14 @@ def vmware_ip_hash(packets: np.ndarray, n_links: int, variant: str = "last-octet
     header and tags. APPROXIMATE (the documents disagree)."""
     if variant not in VMWARE_VARIANTS:
         raise ValueError(f"variant must be one of {VMWARE_VARIANTS}, not {variant!r}")
-    return _run(fast.vmware_rows, packets, n_links, variant == "whole")
+    return _run(rows.vmware_rows, packets, n_links, variant == "whole")
 
 
 def mix_rows(words: np.ndarray) -> np.ndarray:
     """XXH64 of each row of 64-bit words, folded to 32 bits: a uniform hash of a key."""
     words = np.ascontiguousarray(words, dtype=np.uint64)
     out = np.empty(len(words), np.uint32)
-    fast.mix_rows_into(words, out)
+    rows.mix_rows_into(words, out)
     return out
 
 
@@ -91,11 +91,11 @@ def aruba_trunk(packets: np.ndarray, n_links: int, layer: str = "l3"):
     (L2); "the last five bits of the IP source and destination address" when IP is there,
     else the MACs (L3, the default); L3 plus TCP/UDP ports for unfragmented packets with
     ports (L4). The "mapping" to a link is undisclosed: a uniform mix (:func:`mix_rows`'
-    XXH64 of the key :func:`.switch_fast.key_hash` builds) of those inputs, mod n.
+    XXH64 of the key :func:`.rows.key_hash` builds) of those inputs, mod n.
     APPROXIMATE (inputs documented, function not)."""
     if layer not in ARUBA_LAYERS:
         raise ValueError(f"layer must be one of {ARUBA_LAYERS}, not {layer!r}")
-    return _run(fast.aruba_rows, packets, n_links, 2 + ARUBA_LAYERS.index(layer),
+    return _run(rows.aruba_rows, packets, n_links, 2 + ARUBA_LAYERS.index(layer),
                 ARUBA_IP_BITS)
 
 
@@ -103,7 +103,7 @@ def uniform(packets: np.ndarray, n_links: int):
     """The ideal baseline: XXH64 of the flow's 5-tuple (addresses, protocol, ports; ports
     0 for later fragments and portless protocols), uniform over the links; non-IP frames
     by MACs and EtherType. Not a real device."""
-    return _run(fast.uniform_rows, packets, n_links)
+    return _run(rows.uniform_rows, packets, n_links)
 
 
 _CISCO_SUMMARY = ("Cisco EtherChannel: the low 3 bits of the {}, 8 buckets over n links "

@@ -15,10 +15,10 @@ import numpy as np
 from numba import njit, prange
 
 from hashscope.columns import DEPTH_NET, DEPTH_TRANSPORT, FRAG_LATER, HEAD_BYTES, MAC_DST, MAC_SRC
+from hashscope.hashes.words import M32
 from hashscope.xxh64 import xxh64_words
 
 KIND_MAC, KIND_IP, KIND_PORT = 0, 1, 2  #: a port mode falls back to ip, ip to mac
-M32 = np.uint64(0xFFFFFFFF)
 
 
 @njit(cache=True, inline="always")
