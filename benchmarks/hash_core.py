@@ -21,9 +21,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from read_flows import generate  # noqa: E402 - the benchmarks share one generator
 
-from hashscope import read_packets  # noqa: E402
-from hashscope.hashes.policy import Setup, all_policies, get_policy, make_assigner  # noqa: E402
-from hashscope.members import parse_links  # noqa: E402
+from hashscope import (  # noqa: E402
+    Setup,
+    all_policies,
+    get_policy,
+    make_assigner,
+    parse_links,
+    read_packets,
+)
 
 
 def peer_layer34(path: Path, limit: int) -> tuple[int, float]:

@@ -1,75 +1,57 @@
-"""The library API: what the CLI calls, and what a notebook calls the same way.
+"""The library API in one place: what the CLI calls, and what a notebook calls the same way.
 
->>> from hashscope import read_flows
->>> result = read_flows(["captures/demo.pcap"])      # doctest: +SKIP
->>> result.flows.head()                              # doctest: +SKIP
+>>> import hashscope
+>>> flows = hashscope.read_flows(["eth0.pcap", "eth1.pcap"]).flows          # doctest: +SKIP
+>>> setup = hashscope.make_setup(links="eth0,eth1,eth2", kernel="6.1")       # doctest: +SKIP
+>>> result = hashscope.analyze(["bond0.pcap"], [hashscope.get_policy("layer3+4")],
+...                            setup)                                        # doctest: +SKIP
+>>> result.results[0].load.bytes                                             # doctest: +SKIP
+
+Every name here is also importable from ``hashscope`` itself.
 """
 
-from __future__ import annotations
+from .analysis.analyze import Analysis, PolicyResult, analyze, assign, compare
+from .analysis.direction import LocalHost, parse_local
+from .analysis.imbalance import Imbalance, imbalance, parse_speed
+from .capture.reader import CaptureReader
+from .decode.tables import packet_tables, read_packets
+from .flows.read import FlowResult, read_flows
+from .hashes.policy import Assignment, Policy, Setup, make_setup, parse_seed
+from .hashes.registry import (
+    Registry,
+    all_policies,
+    applicable_policies,
+    get_policy,
+    make_assigner,
+)
+from .members import Members, parse_links
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-
-import numpy as np
-import pandas as pd
-
-from .capture.reader import CaptureReader, ProgressHandler, WarningHandler
-from .capture.records import Interface
-from .columns import PACKET_DTYPE
-from .decode.packets import decode
-from .errors import CaptureWarning
-from .flows.table import FlowTable, batch_keys
-from .threads import background
-
-
-def packet_tables(reader: CaptureReader) -> Iterator[np.ndarray]:
-    """Decoded packet tables (:data:`hashscope.columns.PACKET_DTYPE`), batch by batch."""
-    for batch in reader.batches():
-        yield decode(batch, reader.registry.linktypes())
-
-
-def read_packets(paths: Sequence[str], on_warning: WarningHandler | None = None) -> np.ndarray:
-    """All packets of the captures as one table (for small captures; see packet_tables)."""
-    reader = CaptureReader(paths, on_warning=on_warning)
-    tables = list(packet_tables(reader))
-    return np.concatenate(tables) if tables else np.zeros(0, dtype=PACKET_DTYPE)
-
-
-@dataclass
-class FlowResult:
-    """The flow table of a set of captures, and what was met on the way."""
-
-    flows: pd.DataFrame
-    packets: int  #: packets read
-    undecoded: int  #: packets whose link-layer header could not be decoded
-    interfaces: list[Interface] = field(default_factory=list)
-    warnings: list[CaptureWarning] = field(default_factory=list)
-
-
-def read_flows(
-    paths: Sequence[str],
-    on_warning: WarningHandler | None = None,
-    on_progress: ProgressHandler | None = None,
-    on_start: Callable[[int | None], None] | None = None,
-) -> FlowResult:
-    """Read captures (pcap, pcapng, compressed, ``-``) into a flow table, largest first.
-
-    Memory is bounded by the read buffer and the number of flows, whatever the
-    size of the captures. Raises :class:`hashscope.errors.CaptureError` for an
-    unreadable capture.
-    """
-    reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
-    if on_start:
-        on_start(reader.total_size())
-    table = FlowTable()
-    packets = 0
-    # three stages, each in a thread of its own, a few batches apart: walking the records,
-    # keying them (decoding only into scratch records: the flow table needs no packet
-    # table), and adding them to the flow table here
-    keyed = (batch_keys(b, reader.registry.linktypes()) for b in background(reader.batches()))
-    for columns in background(keyed):
-        packets += len(columns[0])
-        table.add_keyed(*columns)
-    names = reader.registry.names()
-    return FlowResult(table.frame(names), packets, table.undecoded_packets,
-                      reader.registry.interfaces, reader.warnings)
+__all__ = [
+    "Analysis",
+    "Assignment",
+    "CaptureReader",
+    "FlowResult",
+    "Imbalance",
+    "LocalHost",
+    "Members",
+    "Policy",
+    "PolicyResult",
+    "Registry",
+    "Setup",
+    "all_policies",
+    "analyze",
+    "applicable_policies",
+    "assign",
+    "compare",
+    "get_policy",
+    "imbalance",
+    "make_assigner",
+    "make_setup",
+    "packet_tables",
+    "parse_links",
+    "parse_local",
+    "parse_seed",
+    "parse_speed",
+    "read_flows",
+    "read_packets",
+]

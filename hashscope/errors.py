@@ -9,6 +9,24 @@ class HashscopeError(Exception):
     """Base class of the errors hashscope reports as one line and exit status 2."""
 
 
+class SetupError(HashscopeError):
+    """A setting of the bond or of the analysis that cannot be (a member count, a key, a
+    kernel version, ...).
+
+    ``setting`` is the library's name for it (``links``, ``seed``, ``kernel``, ...), and
+    ``{option}`` in ``message`` marks where that name goes: ``str()`` says ``links 0: ...``
+    to a notebook, the CLI says ``--links 0: ...`` (:meth:`phrased`).
+    """
+
+    def __init__(self, setting: str, message: str):
+        self.setting, self.message = setting, message
+        super().__init__(self.phrased(setting))
+
+    def phrased(self, option: str) -> str:
+        """The message with ``option`` as the setting's name."""
+        return self.message.replace("{option}", option)
+
+
 @dataclass
 class CaptureProblem:
     """What is wrong with a capture file, and where.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HashscopeError
+from .errors import SetupError
 
 MAX_LINKS = 64
 
@@ -60,16 +60,16 @@ def parse_links(links: str | int | None, down: Sequence[str] = (), default: int 
     elif str(links).strip().isdigit():
         n = int(str(links).strip())
         if not 1 <= n <= MAX_LINKS:
-            raise HashscopeError(f"--links {links}: a bond has 1 to {MAX_LINKS} members")
+            raise SetupError("links", f"{{option}} {links}: a bond has 1 to {MAX_LINKS} members")
         names = tuple(str(i) for i in range(n))
     else:
         names = tuple(part.strip() for part in str(links).split(","))
         if any(not name for name in names):
-            raise HashscopeError(f"--links {links!r}: an empty member name")
+            raise SetupError("links", f"{{option}} {links!r}: an empty member name")
         if len(set(names)) != len(names):
-            raise HashscopeError(f"--links {links!r}: a member is named twice")
+            raise SetupError("links", f"{{option}} {links!r}: a member is named twice")
         if len(names) > MAX_LINKS:
-            raise HashscopeError(f"--links: a bond has at most {MAX_LINKS} members")
+            raise SetupError("links", f"{{option}}: a bond has at most {MAX_LINKS} members")
     index = {name: i for i, name in enumerate(names)}
     marked = set()
     for item in down:
@@ -80,5 +80,6 @@ def parse_links(links: str | int | None, down: Sequence[str] = (), default: int 
             elif name.isdigit() and int(name) < len(names):
                 marked.add(int(name))
             else:
-                raise HashscopeError(f"--down {name!r}: not a member of {','.join(names)}")
+                raise SetupError("down", f"{{option}} {name!r}: not a member of "
+                                         f"{','.join(names)}")
     return Members(names, frozenset(marked))

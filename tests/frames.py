@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from hashscope import read_packets
@@ -21,7 +23,6 @@ def ipv4_packet(proto: int, src: str, dst: str, l4: bytes) -> bytes:
 
 def packet_table(frames: list[bytes], tmp_path, snap: int = 65535) -> np.ndarray:
     """The frames written as an Ethernet pcap (cut at ``snap`` bytes) and read back."""
-    import struct
     path = tmp_path / "f.pcap"
     with open(path, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
@@ -31,3 +32,15 @@ def packet_table(frames: list[bytes], tmp_path, snap: int = 65535) -> np.ndarray
     table = read_packets([str(path)])
     assert table.dtype == PACKET_DTYPE
     return table
+
+
+def pcapng_block(btype: int, body: bytes) -> bytes:
+    """A little-endian pcapng block: type, total length, the body padded to 32 bits, length."""
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def pcapng_option(code: int, value: bytes) -> bytes:
+    """One pcapng option (little-endian), padded to 32 bits."""
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)

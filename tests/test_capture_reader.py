@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from frames import pcapng_block as _block
+from frames import pcapng_option as _option
 from helpers import MADE, TCPDUMP, needs_tshark, run_cli
 from tshark_ref import epoch_ns, tshark_fields
 
@@ -331,16 +333,6 @@ def test_path_objects_and_strings_alike():
 
 
 # --- pcapng blocks no common tool writes: built here around real packets ---------------------
-
-def _block(btype: int, body: bytes) -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    n = 12 + len(body)
-    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
-
-
-def _option(code: int, value: bytes) -> bytes:
-    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
-
 
 def _ssh_packets(n: int = 3) -> list[bytes]:
     import dpkt

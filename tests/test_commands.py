@@ -11,7 +11,8 @@ import pytest
 from helpers import ROOT, SHARED_TCPDUMP, TCPDUMP, VECTORS, run_main
 
 from hashscope import read_packets
-from hashscope.hashes.linux.xmit_hash import POLICIES, linux_xmit_hash
+from hashscope.hashes.linux.if_bonding import POLICIES
+from hashscope.hashes.linux.xmit_hash import linux_xmit_hash
 
 DEMO = ROOT / "captures" / "two-links-backup.pcapng"
 
@@ -145,7 +146,7 @@ def test_compare_ranks_policies(monkeypatch, capsys):
     assert (np.diff(df["max_mean"]) >= 0).all()
     l34 = df.set_index("policy").loc["layer3+4"]
     assert l34["accuracy"] == "exact" and 1 <= l34["max_mean"] <= 4
-    from hashscope.hashes.policy import all_policies
+    from hashscope.hashes.registry import all_policies
     registered = {p.name: p.accuracy for p in all_policies()}
     assert dict(zip(df["policy"], df["accuracy"], strict=True)) == registered
     assert {"lagg:l3,l4", "ovs:balance-slb", "cisco:src-dst-ip", "uniform"} <= set(registered)

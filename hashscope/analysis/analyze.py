@@ -13,62 +13,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hashscope.api import packet_tables
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
-from hashscope.errors import CaptureWarning
+from hashscope.decode.tables import packet_tables
+from hashscope.errors import CaptureWarning, SetupError
 from hashscope.flows.table import FlowTable, packet_keys
-from hashscope.hashes.policy import Assigner, Assignment, Policy, Setup, make_assigner
-from hashscope.members import LINK_ALL, LINK_NOT_SENT, LINK_UNKNOWN
+from hashscope.hashes.policy import Assigner, Assignment, Policy, Setup
+from hashscope.hashes.registry import applicable_policies, make_assigner
+from hashscope.members import LINK_NOT_SENT
 from hashscope.threads import background
 
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .imbalance import Imbalance, imbalance
+from .loads import LinkLoad
 
 DEFAULT_KEYS = 32  #: random keys tried for a keyed policy without --seed
-
-
-class LinkLoad:
-    """Per-member packets and bytes of one policy (one key), plus flows per member."""
-
-    def __init__(self, n_links: int, track_flows: bool):
-        self.packets = np.zeros(n_links, np.int64)
-        self.bytes = np.zeros(n_links, np.int64)
-        self.unknown_packets = 0
-        self.unknown_bytes = 0
-        self.flow_links = np.zeros(1024, np.uint64) if track_flows else None
-
-    def add(self, packets: np.ndarray, fids: np.ndarray, a: Assignment, up: np.ndarray
-            ) -> None:
-        n = len(self.packets)
-        link, size = a.link, packets["wirelen"].astype(np.int64)
-        one = (link >= 0) & (fids >= 0)
-        self.packets += np.bincount(link[one], minlength=n)[:n]
-        self.bytes += np.bincount(link[one], weights=size[one], minlength=n)[:n].astype(
-            np.int64)
-        everywhere = (link == LINK_ALL) & (fids >= 0)
-        self.packets[up] += int(everywhere.sum())
-        self.bytes[up] += int(size[everywhere].sum())
-        unknown = (link == LINK_UNKNOWN) & (fids >= 0)
-        self.unknown_packets += int(unknown.sum())
-        self.unknown_bytes += int(size[unknown].sum())
-        if self.flow_links is not None:
-            self._mark(fids, link, up, one, everywhere)
-
-    def _mark(self, fids, link, up, one, everywhere) -> None:
-        top = int(fids.max(initial=-1)) + 1
-        if top > len(self.flow_links):
-            grown = np.zeros(max(top, 2 * len(self.flow_links)), np.uint64)
-            grown[: len(self.flow_links)] = self.flow_links
-            self.flow_links = grown
-        bits = np.left_shift(np.uint64(1), link[one].astype(np.uint64))
-        np.bitwise_or.at(self.flow_links, fids[one], bits)
-        all_up = np.uint64(sum(1 << int(i) for i in np.flatnonzero(up)))
-        self.flow_links[fids[everywhere]] |= all_up
-
-    def flows_per_link(self, n_flows: int) -> np.ndarray:
-        masks = self.flow_links[:n_flows]
-        return np.array([int(((masks >> np.uint64(i)) & np.uint64(1)).sum())
-                         for i in range(len(self.packets))], dtype=np.int64)
 
 
 @dataclass
@@ -157,3 +115,26 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     assumptions = [] if local is not None else [ALL_SENT]
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings)
+
+
+def compare(paths: Sequence[str], setup: Setup, local: LocalHost | None = None,
+            keys: int = 16, **handlers) -> Analysis:
+    """Every policy that exists for ``setup`` over the captures, keeping those that placed
+    any frame (``handlers``: ``on_warning``, ``on_progress``, ``on_start`` of
+    :func:`analyze`)."""
+    result = analyze(paths, applicable_policies(setup), setup, local, keys, **handlers)
+    result.results = [r for r in result.results if r.load.packets.sum() or r.load.bytes.sum()]
+    return result
+
+
+def assign(paths: Sequence[str], policy: Policy, setup: Setup, local: LocalHost | None = None,
+           on_warning: WarningHandler | None = None
+           ) -> Iterator[tuple[np.ndarray, Assignment]]:
+    """(packet table, assignment) per batch of the captures, in capture order: the member of
+    every frame. A keyed policy needs its key (``setup.seed``): SetupError without it."""
+    if policy.keyed and setup.seed is None:
+        raise SetupError("seed", f"{policy.name} hashes with a random key: give {{option}} K "
+                                 "for per-packet members (analyze and compare show the "
+                                 "spread over random keys)")
+    reader = CaptureReader(paths, on_warning=on_warning)
+    return assigned_batches(reader, make_assigner(policy, setup), local)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hashscope.columns import MAC_SRC
-from hashscope.errors import HashscopeError
+from hashscope.errors import SetupError
 
 _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
 
@@ -50,7 +50,7 @@ def parse_local(values: Sequence[str] | None) -> LocalHost | None:
         try:
             addr = ipaddress.ip_address(item)
         except ValueError:
-            raise HashscopeError(f"--local {item!r}: not a MAC or IP address") from None
+            raise SetupError("local", f"{{option}} {item!r}: not a MAC or IP address") from None
         value = int(addr)
         ips.append((addr.version, value >> 64, value & (2**64 - 1)))
     return LocalHost(tuple(macs), tuple(ips), tuple(items))

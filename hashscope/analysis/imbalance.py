@@ -58,15 +58,15 @@ def parse_speed(text: str) -> float:
     """``1G``, ``10g``, ``2.5Gbit``, ``100M``, ``1e9`` -> bits per second."""
     import re
 
-    from hashscope.errors import HashscopeError
+    from hashscope.errors import SetupError
 
     m = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmgt]?)(?:b|bit|bps|bit/s)?\s*", text,
                      re.IGNORECASE)
     if not m:
-        raise HashscopeError(f"--link-speed {text!r}: expected e.g. 1G, 10G, 100M")
+        raise SetupError("link_speed", f"{{option}} {text!r}: expected e.g. 1G, 10G, 100M")
     value = float(m.group(1)) * _UNITS[m.group(2).lower()]
     if value <= 0:
-        raise HashscopeError(f"--link-speed {text!r}: must be positive")
+        raise SetupError("link_speed", f"{{option}} {text!r}: must be positive")
     return value
 
 

@@ -1,5 +1,6 @@
-"""The ``hashscope`` command: a thin layer over the library, one module per command."""
+"""The ``hashscope`` command, a thin layer over :mod:`hashscope.api`: ``app`` (the typer app,
+exit codes), ``params`` (the shared options), ``progress``, and one module per command."""
 
-from .main import main
+from .app import main
 
 __all__ = ["main"]

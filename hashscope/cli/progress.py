@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+import sys
+from collections.abc import Callable, Sequence
+
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from hashscope.report.terminal import console, shows_progress
+
+from .params import warn
 
 
 class ByteProgress:
@@ -21,7 +27,7 @@ class ByteProgress:
         if not self.enabled:
             return
         self._progress = Progress("reading", BarColumn(), DownloadColumn(),
-                                  TimeRemainingColumn(), console=Console(stderr=True),
+                                  TimeRemainingColumn(), console=console(sys.stderr),
                                   transient=True)
         self._progress.start()
         self._task = self._progress.add_task("read", total=total)
@@ -33,3 +39,11 @@ class ByteProgress:
     def __exit__(self, *exc) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+def reading(run: Callable, captures: Sequence[str], *args, **kwargs):
+    """``run(captures, *args, ...)`` with the warnings on stderr and, on a terminal, a
+    progress bar over the bytes read."""
+    with ByteProgress(enabled=shows_progress()) as progress:
+        return run(captures, *args, on_warning=warn, on_progress=progress.update,
+                   on_start=progress.start, **kwargs)

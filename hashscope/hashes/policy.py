@@ -1,28 +1,27 @@
-"""Every hash policy hashscope knows, by name, and how to run one over packet tables.
+"""What every hash family shares: a policy, the bond's set-up, and per-packet assignments.
 
-Names: bare names are Linux ``xmit_hash_policy`` values spelled as the kernel spells
-them (``layer3+4``; the kernel's numbers are accepted too); FreeBSD lagg as
-``lagg:l2,l3,l4`` (any subset of the layers); other models namespaced (``ovs:balance-slb``,
-``cisco:src-dst-ip``, ...). Each policy says whether it is exact (reproduces the real
-code bit for bit) or approximate, and whether it depends on a random key that a capture
-cannot reveal (``keyed``: the analysis then reports a distribution over many keys).
+A :class:`Policy` is a named way to pick the member of each frame; each family
+(:mod:`hashscope.hashes.linux`, ``freebsd``, ``ovs``, ``switches``) lists its own in a
+``POLICIES`` table and :mod:`hashscope.hashes.registry` looks them up by name. Each policy
+says whether it is exact (reproduces the real code bit for bit) or approximate, and whether
+it depends on a random key that a capture cannot reveal (``keyed``: the analysis then
+reports a distribution over many keys).
 
-An *assigner* is made per run (:func:`make_assigner`) and fed packet tables in capture
-order; it keeps whatever state the bond keeps (a round-robin counter, OVS's buckets).
+An *assigner* is made per run (:meth:`Policy.make`) and fed packet tables in capture order;
+it keeps whatever state the bond keeps (a round-robin counter, OVS's buckets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import combinations
 from typing import Protocol
 
 import numpy as np
 
-from hashscope.errors import HashscopeError
-from hashscope.hashes.linux.eras import CURRENT, KernelProfile
-from hashscope.members import LINK_UNKNOWN, Members
+from hashscope.errors import SetupError
+from hashscope.hashes.linux.eras import CURRENT, KernelProfile, kernel_profile
+from hashscope.members import Members, parse_links
 
 
 @dataclass
@@ -57,6 +56,34 @@ class Setup:
         return replace(self, seed=seed)
 
 
+def parse_seed(text: str | int | None) -> int | None:
+    """A 32-bit key (``0x1234abcd``, ``305441741``) or None; SetupError if it is not one."""
+    if text is None:
+        return None
+    try:
+        key = int(text, 0) if isinstance(text, str) else int(text)
+    except ValueError:
+        raise SetupError("seed", f"{{option}} {text!r}: a number such as 0x1234abcd") from None
+    if not 0 <= key < 2**32:
+        raise SetupError("seed", f"{{option}} {text}: a 32-bit key")
+    return key
+
+
+def make_setup(links: str | int | None = None, down: Sequence[str] = (), vlan: str = "offload",
+               kernel: str | None = None, mode: str | None = None,
+               seed: str | int | None = None, freebsd: str = "14.0",
+               packets_per_slave: int = 1, rr_limit: int = 1,
+               tlb_dynamic_lb: int = 1) -> Setup:
+    """A :class:`Setup` from the settings as a user gives them: ``links`` a count or names
+    (see :func:`hashscope.members.parse_links`), ``kernel`` a version, ``seed`` a number
+    or its text, ``tlb_dynamic_lb`` 0 or 1. Raises SetupError naming the bad setting."""
+    key = parse_seed(seed)
+    if tlb_dynamic_lb not in (0, 1):
+        raise SetupError("tlb_dynamic_lb", "{option}: 0 or 1")
+    return Setup(parse_links(links, down or ()), vlan, kernel_profile(kernel), mode, key,
+                 freebsd, packets_per_slave, rr_limit, bool(tlb_dynamic_lb))
+
+
 @dataclass(frozen=True)
 class Policy:
     """A named hash policy: how a bond or switch picks the member of each frame."""
@@ -69,72 +96,28 @@ class Policy:
     keyed: bool = False  #: depends on a random key: without --seed, a distribution
     modes: tuple[str, ...] = ()  #: --mode values (first: the default)
     caveat: str = ""  #: printed wherever the policy's results are
+    aliases: tuple[str, ...] = ()  #: other names it is looked up by (Linux's numbers)
 
     @property
     def accuracy(self) -> str:
         return "exact" if self.exact else "approximate"
 
 
-_REGISTRY: dict[str, Policy] = {}
-_ALIASES: dict[str, str] = {}
+class UpMembers:
+    """A model that spreads over the members that are up: its link i is the i-th of them."""
 
+    def __init__(self, setup: Setup, run):
+        self.usable = setup.members.usable
+        self.identity = bool((self.usable == np.arange(len(self.usable))).all())
+        self.run = run  # packets -> (hash, valid, link among the usable members)
 
-def register(policy: Policy, *aliases: str) -> Policy:
-    _REGISTRY[policy.name] = policy
-    for alias in aliases:
-        _ALIASES[alias] = policy.name
-    return policy
-
-
-def _load() -> None:
-    if not _REGISTRY:
-        from . import policy_table  # noqa: F401 - registers the policies on import
-
-
-def all_policies() -> list[Policy]:
-    """Every policy, in the order ``hashscope policies`` lists them."""
-    _load()
-    return list(_REGISTRY.values())
-
-
-def lagg_layers(spec: str) -> str:
-    """Normalise a lagghash layer list ("l4,l3" -> "l3,l4"); HashscopeError if bad."""
-    parts = [p.strip() for p in spec.split(",") if p.strip()]
-    if not parts or any(p not in ("l2", "l3", "l4") for p in parts) or len(set(parts)) != len(
-            parts):
-        raise HashscopeError(f"lagghash {spec!r}: a comma-separated subset of l2,l3,l4")
-    return ",".join(sorted(parts))
-
-
-LAGG_SUBSETS = [",".join(c) for k in (3, 2, 1) for c in combinations(("l2", "l3", "l4"), k)]
-
-
-def get_policy(name: str) -> Policy:
-    """The policy called ``name`` (Linux names and numbers, ``lagg:...`` in any order)."""
-    _load()
-    key = name.strip()
-    if key.startswith("lagg:"):
-        key = "lagg:" + lagg_layers(key[5:])
-    key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        raise HashscopeError(f"unknown policy {name!r}; `hashscope policies` lists them")
-    return _REGISTRY[key]
-
-
-def make_assigner(policy: Policy | str, setup: Setup) -> Assigner:
-    """A fresh assigner for one pass over the packets, in capture order."""
-    p = get_policy(policy) if isinstance(policy, str) else policy
-    if setup.mode is not None and p.modes and setup.mode not in p.modes:
-        raise HashscopeError(f"--mode {setup.mode} does not apply to {p.name}; "
-                             f"one of {', '.join(p.modes)}")
-    return p.make(setup)
-
-
-def unknown_links(n: int) -> np.ndarray:
-    return np.full(n, LINK_UNKNOWN, dtype=np.int64)
-
-
-def applicable_policies(setup: Setup) -> list[Policy]:
-    """The policies ``compare`` runs: every registered one that exists for this set-up."""
-    return [p for p in all_policies()
-            if p.family != "linux" or p.name in setup.kernel.policies]
+    def assign(self, packets: np.ndarray) -> Assignment:
+        n = len(packets)
+        if len(self.usable) == 0:
+            return Assignment(np.zeros(n, np.uint32), np.zeros(n, bool),
+                              np.full(n, -1, dtype=np.int64))
+        h, valid, link = self.run(packets)
+        link = np.asarray(link, dtype=np.int64)
+        if not self.identity:  # (all up, or only the last ones down: link i is member i)
+            link = np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1)
+        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool), link)

@@ -1,58 +1,40 @@
-"""Writing flow tables (a terminal table, CSV, JSON or Parquet) and per-packet assignments."""
+"""Writing results for machines and files: CSV, JSON, Parquet, and the one writer that
+opens standard output or an ``-o`` file for every format."""
 
 from __future__ import annotations
 
 import binascii
+import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
-from hashscope.api import FlowResult
 from hashscope.errors import HashscopeError
+from hashscope.flows.read import FlowResult
 from hashscope.hashes.policy import Assignment
 from hashscope.members import Members
 
-PROTOCOL_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 33: "dccp", 41: "ipv6",
-                  47: "gre", 50: "esp", 51: "ah", 58: "icmpv6", 89: "ospf", 103: "pim",
-                  112: "vrrp", 132: "sctp", 136: "udplite"}
+from .terminal import print_flows
 
 
-def protocol_name(proto: int, ip_version: int) -> str:
-    if not ip_version:
-        return ""
-    return PROTOCOL_NAMES.get(proto, str(proto))
+@contextmanager
+def open_output(output: Path | None, newline: str | None = None) -> Iterator[TextIO]:
+    """Standard output (``output`` None) or the file ``output``, for writing text.
 
-
-def machine_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The flow table as written to CSV/JSON/Parquet: timestamps as ISO text for CSV/JSON."""
-    out = df.copy()
-    out["ethertype"] = out["ethertype"].map(lambda t: f"0x{t:04x}")
-    return out
-
-
-def write_flows(result: FlowResult, fmt: str, output: Path | None, top: int) -> None:
-    df = result.flows
-    if fmt == "table":
-        _table(result, top, output)
-        return
+    A file that cannot be written is one HashscopeError naming it; a closed pipe
+    (``| head``) goes up as BrokenPipeError, for the CLI to end quietly.
+    """
     try:
-        if fmt == "parquet":
-            machine_frame(df).to_parquet(output, index=False)
+        if output is None:
+            yield sys.stdout
             return
-        target = output if output is not None else sys.stdout
-        frame = machine_frame(df)
-        if fmt == "csv":
-            frame.to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-        else:
-            frame.to_json(target, orient="records", date_format="iso", date_unit="ns",
-                          indent=1)
-            if output is None:
-                sys.stdout.write("\n")
+        with open(output, "w", newline=newline) as fh:
+            yield fh
     except BrokenPipeError:
         raise
     except OSError as exc:
@@ -60,39 +42,46 @@ def write_flows(result: FlowResult, fmt: str, output: Path | None, top: int) -> 
             from None
 
 
-def _table(result: FlowResult, top: int, output: Path | None) -> None:
-    df = result.flows
-    shown = df if top <= 0 else df.head(top)
-    total_bytes = int(df["bytes"].sum()) or 1
-    table = Table(title=f"{len(df)} flows, {result.packets} packets"
-                  + (f" (showing the {len(shown)} largest)" if len(shown) < len(df) else ""))
-    for col, just in (("src", "left"), ("sport", "right"), ("dst", "left"), ("dport", "right"),
-                      ("proto", "left"), ("vlan", "right"), ("packets", "right"),
-                      ("bytes", "right"), ("share", "right"), ("interfaces", "left")):
-        table.add_column(col, justify=just)
-    for row in shown.itertuples(index=False):
-        src = row.src or row.src_mac
-        dst = row.dst or row.dst_mac
-        proto = protocol_name(row.proto, row.ip_version) or (
-            f"0x{row.ethertype:04x}" if row.ethertype else "802.3")
-        has_ports = row.sport or row.dport
-        table.add_row(src, str(row.sport) if has_ports else "", dst,
-                      str(row.dport) if has_ports else "", proto,
-                      "" if pd.isna(row.vlan) else str(row.vlan), f"{row.packets}",
-                      f"{row.bytes}", f"{100 * row.bytes / total_bytes:.1f}%", row.interfaces)
-    notes = []
-    if result.undecoded:
-        notes.append(f"{result.undecoded} packets had no decodable link-layer header and are "
-                     "not in the table")
-    if output is not None:
-        with open(output, "w") as fh:
-            Console(file=fh, width=160).print(table)
-    else:
-        wide = None if sys.stdout.isatty() else 160
-        console = Console(markup=False, highlight=False, width=wide)
-        console.print(table)
-        for n in notes:
-            console.print(n)
+def machine_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The flow table as written to CSV/JSON/Parquet: the ethertype as hex text."""
+    out = df.copy()
+    out["ethertype"] = out["ethertype"].map(lambda t: f"0x{t:04x}")
+    return out
+
+
+def write_flows(result: FlowResult, fmt: str, output: Path | None, top: int) -> None:
+    """The flow table as ``fmt`` (table, csv, json, parquet) to stdout or ``output``."""
+    if fmt == "parquet":
+        if output is None:
+            raise HashscopeError("Parquet needs an output file")
+        try:
+            machine_frame(result.flows).to_parquet(output, index=False)
+        except OSError as exc:
+            raise HashscopeError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        return
+    with open_output(output) as out:
+        if fmt == "table":
+            print_flows(result, top, out)
+        elif fmt == "csv":
+            machine_frame(result.flows).to_csv(out, index=False,
+                                               date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        else:
+            machine_frame(result.flows).to_json(out, orient="records", date_format="iso",
+                                                date_unit="ns", indent=1)
+            if output is None:
+                out.write("\n")
+
+
+def write_json(data: dict, output: Path | None = None) -> None:
+    """``data`` as indented JSON (numpy numbers as numbers), one newline at the end."""
+    with open_output(output) as out:
+        out.write(json.dumps(data, indent=1, default=_jsonable) + "\n")
+
+
+def _jsonable(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    return str(x)
 
 
 def link_labels(members: Members, names: bool) -> np.ndarray:
@@ -111,24 +100,15 @@ def write_assignments(batches: Iterable[tuple[np.ndarray, Assignment]], members:
     list every member that is up (``;``-separated) for a frame sent on all of them.
     """
     index_text, name_text = link_labels(members, False), link_labels(members, True)
-    fh = open(output, "w", newline="") if output is not None else sys.stdout  # noqa: SIM115
     done = 0
-    try:
-        fh.write("packet,hash,link,member\n")
+    with open_output(output, newline="") as out:
+        out.write("packet,hash,link,member\n")
         for pk, a in batches:
             hexes = np.frombuffer(binascii.hexlify(a.hash.astype(">u4").tobytes()), dtype="S8")
             hexes = np.where(a.has_hash, hexes.astype(str), "")
             code = a.link + 3
             pd.DataFrame({"packet": np.arange(done, done + len(pk)), "hash": hexes,
                           "link": index_text[code], "member": name_text[code]}).to_csv(
-                fh, header=False, index=False)
+                out, header=False, index=False)
             done += len(pk)
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
-        raise HashscopeError(f"{output or 'stdout'}: cannot write: {exc.strerror or exc}") \
-            from None
-    finally:
-        if output is not None:
-            fh.close()
     return done

@@ -1,24 +1,15 @@
-"""Turning analyses into terminal tables and JSON (analyze, compare, policies)."""
+"""The numbers that every output of analyze and compare shows (terminal, JSON, and later
+the report): one place computes them, the writers only lay them out."""
 
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 from hashscope.analysis.analyze import Analysis, PolicyResult
-from hashscope.analysis.imbalance import best_aggregate, format_rate
-from hashscope.hashes.policy import Policy
+from hashscope.analysis.imbalance import best_aggregate
 
-from .files import protocol_name
-
-
-def console() -> Console:
-    return Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 120)
+from .text import protocol_name
 
 
 def describe(r: PolicyResult) -> str:
@@ -104,71 +95,6 @@ def analysis_dict(a: Analysis, link_bps: float | None, top: int) -> dict:
     return out
 
 
-def print_json(data: dict) -> None:
-    sys.stdout.write(json.dumps(data, indent=1, default=_jsonable) + "\n")
-
-
-def _jsonable(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    return str(x)
-
-
-def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list[str]) -> None:
-    c = console()
-    for r in a.results:
-        imb = r.imbalance()
-        c.print(describe(r))
-        t = Table()
-        for col in ("member", "flows", "packets", "bytes", "share"):
-            t.add_column(col, justify="left" if col == "member" else "right")
-        for row in member_frame(r, len(a.flows)).itertuples(index=False):
-            name = row.member + ("" if row.up else " (down)")
-            t.add_row(name, str(row.flows), str(row.packets), str(row.bytes),
-                      f"{100 * row.share:.1f}%")
-        c.print(t)
-        c.print(f"imbalance (bytes over the members that are up): max/mean {imb.max_mean:.2f}, "
-                f"CV {imb.cv:.2f}, Jain's index {imb.jain:.3f}")
-        if r.load.unknown_packets:
-            c.print(f"{r.load.unknown_packets} sent packets ({r.load.unknown_bytes} bytes): "
-                    "member not predictable (see `hashscope policies`)")
-        ks = key_summary(r)
-        if ks:
-            c.print(f"the key is random per bond: over {ks['keys']} random keys max/mean is "
-                    f"{ks['max_mean_expected']:.2f} on average, {ks['max_mean_worst']:.2f} "
-                    f"at worst, {ks['max_mean_best']:.2f} at best (give --seed for one key)")
-            if ks["max_mean_worst"] - ks["max_mean_best"] < 1e-9:
-                c.print("every key gives the same spread: here the key only relabels the "
-                        "members (FNV-1's low bits, with a power-of-two member count)")
-        if link_bps:
-            up = r.setup.members.up
-            best = best_aggregate(r.load.bytes[up], link_bps)
-            c.print(f"best aggregate throughput for this traffic: {format_rate(best)} of "
-                    f"{format_rate(link_bps * int(up.sum()))} (a flow never exceeds one "
-                    "member; the busiest member limits the rest)")
-        hv = heaviest(a, r, top)
-        if len(hv):
-            ht = Table(title=f"heaviest flows and their member ({r.policy.name})")
-            for col in hv.columns:
-                ht.add_column(col, justify="right" if col in ("sport", "dport", "bytes")
-                              else "left")
-            for row in hv.itertuples(index=False):
-                ht.add_row(*(str(v) for v in row))
-            c.print(ht)
-    if len(a.observed) > 1:
-        ot = Table(title="observed: frames sent per capture interface")
-        for col in ("interface", "packets", "bytes", "share"):
-            ot.add_column(col, justify="left" if col == "interface" else "right")
-        total = max(int(a.observed["bytes"].sum()), 1)
-        for row in a.observed.itertuples(index=False):
-            ot.add_row(row.interface, str(row.packets), str(row.bytes),
-                       f"{100 * row.bytes / total:.1f}%")
-        c.print(ot)
-    caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
-    for line in defaults + a.assumptions + caveats:
-        c.print(f"note: {line}")
-
-
 def compare_frame(a: Analysis, link_bps: float | None) -> pd.DataFrame:
     rows = []
     for r in a.results:
@@ -189,33 +115,9 @@ def compare_frame(a: Analysis, link_bps: float | None) -> pd.DataFrame:
     return df.sort_values(["max_mean", "cv"], kind="stable").reset_index(drop=True)
 
 
-def print_compare(df: pd.DataFrame, title: str, notes: list[str]) -> None:
-    c = console()
-    t = Table(title=title)
-    for col in df.columns:
-        t.add_column(col, justify="left" if col in ("policy", "accuracy") else "right")
-    for row in df.itertuples(index=False):
-        cells = []
-        for col, v in zip(df.columns, row, strict=True):
-            if col == "best_aggregate_bps":
-                cells.append(format_rate(v))
-            elif isinstance(v, float):
-                cells.append("" if np.isnan(v) else f"{v:.3f}")
-            else:
-                cells.append(str(v))
-        t.add_row(*cells)
-    c.print(t)
-    c.print("max_mean: busiest member / mean member by bytes (1.00 is even); for keyed "
-            "policies the average over random keys, worst_key_max_mean the worst")
-    for line in notes:
-        c.print(f"note: {line}")
-
-
-def print_policies(policies: list[Policy]) -> None:
-    c = console()
-    t = Table(title=f"{len(policies)} policies")
-    for col in ("policy", "accuracy", "description"):
-        t.add_column(col)
-    for p in policies:
-        t.add_row(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary)
-    c.print(t)
+def compare_dict(a: Analysis, link_bps: float | None) -> dict:
+    """compare's JSON: the counts, the assumptions and one record per policy, most even
+    first."""
+    return {"packets": a.packets, "sent_packets": a.sent_packets,
+            "assumptions": a.assumptions,
+            "policies": compare_frame(a, link_bps).to_dict("records")}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hashscope.errors import HashscopeError
+from hashscope.errors import SetupError
 
 #: bond_eth_hash's type term
 ETH_NO_TYPE, ETH_RAW_TYPE, ETH_BE16_TYPE = 0, 1, 2
@@ -81,9 +81,10 @@ def kernel_profile(version: str | None) -> KernelProfile:
         return CURRENT
     m = re.match(r"\s*v?(\d+)\.(\d+)", version)
     if not m:
-        raise HashscopeError(f"--kernel {version!r}: expected a version such as 6.1 or 4.19")
+        raise SetupError("kernel", f"{{option}} {version!r}: expected a version such as 6.1 "
+                         "or 4.19")
     ver = (int(m.group(1)), int(m.group(2)))
     if ver < PROFILES[0].first:
-        raise HashscopeError(f"--kernel {version}: kernels before 3.13 (another hash "
-                             "function) are not modelled")
+        raise SetupError("kernel", f"{{option}} {version}: kernels before 3.13 (another hash "
+                         "function) are not modelled")
     return [p for p in PROFILES if p.first <= ver][-1]

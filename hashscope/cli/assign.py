@@ -1,0 +1,52 @@
+"""``hashscope assign``: the member of every packet, in capture order."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from hashscope.analysis.direction import ALL_SENT
+from hashscope.api import assign as assign_members
+from hashscope.api import get_policy, parse_local
+from hashscope.report.files import write_assignments
+
+from . import params as p
+
+
+class AssignFormat(StrEnum):
+    csv = "csv"
+
+
+def assign(
+    captures: p.Captures,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy.")],
+    links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
+    vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
+    seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
+    rr_limit: p.RRLimit = 1, tlb_dynamic_lb: p.DynLB = 1,
+    fmt: Annotated[AssignFormat, typer.Option("--format", "-f")] = AssignFormat.csv,
+    output: p.Output = None,
+) -> None:
+    """One row per packet, in capture order: packet, hash, link, member.
+
+    hash is the 32-bit value in hex (empty where none is defined); link the 0-based member
+    index (empty where the frame is not sent by the bond or cannot be predicted).
+
+    Examples:
+
+      hashscope assign capture.pcap --policy layer3+4 --links 4 --format csv
+
+      hashscope assign nas.pcap -p lagg:l2,l3,l4 --links 2 --seed 0x1234abcd -o out.csv
+    """
+    setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
+                    rr_limit, tlb_dynamic_lb)
+    chosen = get_policy(policy)
+    host = parse_local(local)
+    write_assignments(assign_members(captures, chosen, setup, host, on_warning=p.warn),
+                      setup.members, output)
+    caveat = [chosen.caveat] if chosen.caveat else []
+    for line in p.defaults(links, mode, kernel, chosen.family) + ([] if host else [ALL_SENT]) \
+            + caveat:
+        p.note(line)

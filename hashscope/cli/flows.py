@@ -1,0 +1,44 @@
+"""``hashscope flows``: the flow table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from hashscope.api import read_flows
+from hashscope.errors import HashscopeError
+from hashscope.report.files import write_flows
+
+from .params import Captures, Output
+from .progress import reading
+
+
+class FlowFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def flows(
+    captures: Captures,
+    fmt: Annotated[FlowFormat, typer.Option("--format", "-f", help="Output format.")] =
+    FlowFormat.table,
+    output: Output = None,
+    top: Annotated[int, typer.Option(help="Rows shown by --format table (0: all).")] = 20,
+) -> None:
+    """The flow table, largest first: one row per flow key (one direction).
+
+    Examples:
+
+      hashscope flows captures/backup-layer3+4/bond0.pcap
+
+      hashscope flows eth0.pcapng eth1.pcapng --format csv -o flows.csv
+
+      zcat big.pcap.gz | hashscope flows - --format parquet -o flows.parquet
+    """
+    if fmt is FlowFormat.parquet and output is None:
+        raise HashscopeError("--format parquet needs --output FILE")
+    write_flows(reading(read_flows, captures), fmt.value, output, top)

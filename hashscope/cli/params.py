@@ -1,0 +1,87 @@
+"""What the commands share: their options, the bond set-up they build, warnings, notes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hashscope.api import Setup, make_setup
+from hashscope.errors import CaptureWarning
+
+Captures = Annotated[list[str], typer.Argument(
+    help="Capture files (pcap, pcapng; gzip/bzip2/xz by content), or - for stdin.",
+    metavar="CAPTURE...")]
+Output = Annotated[Path | None, typer.Option("--output", "-o",
+                                             help="Write here instead of stdout.")]
+Links = Annotated[str | None, typer.Option(
+    "--links", "-n", help="Members: a count (4) or names in enslave order (eth0,eth1).")]
+Down = Annotated[list[str] | None, typer.Option(
+    "--down", help="A member without link (name or 0-based index); repeatable.")]
+Mode = Annotated[str | None, typer.Option(
+    help="Linux bonding mode (802.3ad, balance-xor, balance-rr, active-backup, broadcast, "
+         "balance-tlb, balance-alb) or FreeBSD laggproto (lacp, loadbalance, roundrobin, "
+         "failover, broadcast). Default: 802.3ad / lacp.")]
+
+
+class Vlan(StrEnum):
+    offload = "offload"
+    inband = "inband"
+
+
+VlanOpt = Annotated[Vlan, typer.Option(
+    help="offload: an outer tag in the capture was out of band for the bond (a VLAN device "
+         "on the bond; the usual set-up). inband: hash the frame as captured.")]
+Kernel = Annotated[str | None, typer.Option(help="Linux kernel version (era of the hash). "
+                                                 "Default: current (5.18+).")]
+FreeBSD = Annotated[str, typer.Option("--freebsd", help="FreeBSD version: 11.0+ FNV-1, "
+                                                        "9.x/10.x h*33+byte.")]
+Seed = Annotated[str | None, typer.Option(
+    help="The 32-bit key of FreeBSD lagg / basis of OVS balance-tcp (e.g. 0x1234abcd). "
+         "Without it: a distribution over random keys.")]
+Local = Annotated[list[str] | None, typer.Option(
+    help="The bonded host's MAC or IP: only frames it sends are hashed. Repeatable.")]
+PerSlave = Annotated[int, typer.Option(help="Linux balance-rr packets_per_slave.")]
+RRLimit = Annotated[int, typer.Option(help="FreeBSD roundrobin rr_limit.")]
+DynLB = Annotated[int, typer.Option(help="Linux balance-tlb/alb tlb_dynamic_lb (0 or 1).")]
+
+
+class Report(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def option_name(setting: str) -> str:
+    """The option that sets a library setting: ``tlb_dynamic_lb`` -> ``--tlb-dynamic-lb``."""
+    return "--" + setting.replace("_", "-")
+
+
+def setup(links, down, mode, vlan: Vlan, kernel, freebsd, seed, per_slave=1, rr_limit=1,
+          dyn_lb=1) -> Setup:
+    """The bond the options describe."""
+    return make_setup(links, down or (), vlan.value, kernel, mode, seed, freebsd, per_slave,
+                      rr_limit, dyn_lb)
+
+
+def defaults(links, mode, kernel, family: str | None) -> list[str]:
+    """The defaults a command used, for the note under its output."""
+    used = []
+    if links is None:
+        used.append("--links 2 (2 members; give --links N or names)")
+    if mode is None and family in ("linux", None):
+        used.append("--mode 802.3ad for Linux policies (the same hash as balance-xor)")
+    if mode is None and family in ("freebsd", None):
+        used.append("--mode lacp for lagg: policies, --freebsd 14.0 unless given")
+    if kernel is None and family in ("linux", None):
+        used.append("--kernel current (5.18+, as 6.x kernels)")
+    return ["defaults used: " + "; ".join(used)] if used else []
+
+
+def warn(w: CaptureWarning) -> None:
+    typer.echo(f"hashscope: warning: {w}", err=True)
+
+
+def note(line: str) -> None:
+    typer.echo(f"hashscope: note: {line}", err=True)

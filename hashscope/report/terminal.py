@@ -1,0 +1,157 @@
+"""Tables and lines for a reader: the one console that the terminal, pipes and ``-o`` files
+all print through.
+
+Text from a capture (interface names, addresses) is shown exactly as it is: the console
+reads no markup and highlights nothing, so an interface named ``[bold]`` prints as
+``[bold]`` on a terminal and in a file alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from hashscope.analysis.analyze import Analysis
+from hashscope.analysis.imbalance import best_aggregate, format_rate
+from hashscope.flows.read import FlowResult
+from hashscope.hashes.policy import Policy
+
+from .summary import describe, heaviest, key_summary, member_frame
+from .text import protocol_name
+
+FLOWS_WIDTH = 160  #: columns of a flow table written anywhere but a terminal
+REPORT_WIDTH = 120  #: columns of analyze, compare and policies anywhere but a terminal
+
+
+def console(stream: TextIO | None = None, width: int = REPORT_WIDTH) -> Console:
+    """The console printing to ``stream`` (default stdout): ``width`` columns, or the
+    terminal's own width when ``stream`` is one."""
+    stream = sys.stdout if stream is None else stream
+    return Console(file=stream, markup=False, highlight=False,
+                   width=None if stream.isatty() else width)
+
+
+def shows_progress() -> bool:
+    """A progress bar on stderr: only on a terminal, and never under CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list[str]) -> None:
+    c = console()
+    for r in a.results:
+        imb = r.imbalance()
+        c.print(describe(r))
+        t = Table()
+        for col in ("member", "flows", "packets", "bytes", "share"):
+            t.add_column(col, justify="left" if col == "member" else "right")
+        for row in member_frame(r, len(a.flows)).itertuples(index=False):
+            name = row.member + ("" if row.up else " (down)")
+            t.add_row(name, str(row.flows), str(row.packets), str(row.bytes),
+                      f"{100 * row.share:.1f}%")
+        c.print(t)
+        c.print(f"imbalance (bytes over the members that are up): max/mean {imb.max_mean:.2f}, "
+                f"CV {imb.cv:.2f}, Jain's index {imb.jain:.3f}")
+        if r.load.unknown_packets:
+            c.print(f"{r.load.unknown_packets} sent packets ({r.load.unknown_bytes} bytes): "
+                    "member not predictable (see `hashscope policies`)")
+        ks = key_summary(r)
+        if ks:
+            c.print(f"the key is random per bond: over {ks['keys']} random keys max/mean is "
+                    f"{ks['max_mean_expected']:.2f} on average, {ks['max_mean_worst']:.2f} "
+                    f"at worst, {ks['max_mean_best']:.2f} at best (give --seed for one key)")
+            if ks["max_mean_worst"] - ks["max_mean_best"] < 1e-9:
+                c.print("every key gives the same spread: here the key only relabels the "
+                        "members (FNV-1's low bits, with a power-of-two member count)")
+        if link_bps:
+            up = r.setup.members.up
+            best = best_aggregate(r.load.bytes[up], link_bps)
+            c.print(f"best aggregate throughput for this traffic: {format_rate(best)} of "
+                    f"{format_rate(link_bps * int(up.sum()))} (a flow never exceeds one "
+                    "member; the busiest member limits the rest)")
+        hv = heaviest(a, r, top)
+        if len(hv):
+            ht = Table(title=f"heaviest flows and their member ({r.policy.name})")
+            for col in hv.columns:
+                ht.add_column(col, justify="right" if col in ("sport", "dport", "bytes")
+                              else "left")
+            for row in hv.itertuples(index=False):
+                ht.add_row(*(str(v) for v in row))
+            c.print(ht)
+    if len(a.observed) > 1:
+        ot = Table(title="observed: frames sent per capture interface")
+        for col in ("interface", "packets", "bytes", "share"):
+            ot.add_column(col, justify="left" if col == "interface" else "right")
+        total = max(int(a.observed["bytes"].sum()), 1)
+        for row in a.observed.itertuples(index=False):
+            ot.add_row(row.interface, str(row.packets), str(row.bytes),
+                       f"{100 * row.bytes / total:.1f}%")
+        c.print(ot)
+    caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
+    for line in defaults + a.assumptions + caveats:
+        c.print(f"note: {line}")
+
+
+def print_compare(df: pd.DataFrame, title: str, notes: list[str]) -> None:
+    c = console()
+    t = Table(title=title)
+    for col in df.columns:
+        t.add_column(col, justify="left" if col in ("policy", "accuracy") else "right")
+    for row in df.itertuples(index=False):
+        cells = []
+        for col, v in zip(df.columns, row, strict=True):
+            if col == "best_aggregate_bps":
+                cells.append(format_rate(v))
+            elif isinstance(v, float):
+                cells.append("" if np.isnan(v) else f"{v:.3f}")
+            else:
+                cells.append(str(v))
+        t.add_row(*cells)
+    c.print(t)
+    c.print("max_mean: busiest member / mean member by bytes (1.00 is even); for keyed "
+            "policies the average over random keys, worst_key_max_mean the worst")
+    for line in notes:
+        c.print(f"note: {line}")
+
+
+def print_policies(policies: list[Policy]) -> None:
+    c = console()
+    t = Table(title=f"{len(policies)} policies")
+    for col in ("policy", "accuracy", "description"):
+        t.add_column(col)
+    for p in policies:
+        t.add_row(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary)
+    c.print(t)
+
+
+def print_flows(result: FlowResult, top: int, stream: TextIO | None = None) -> None:
+    """The flow table, largest first (``top`` rows, 0 for all), and what it leaves out."""
+    c = console(stream, FLOWS_WIDTH)
+    df = result.flows
+    shown = df if top <= 0 else df.head(top)
+    total_bytes = int(df["bytes"].sum()) or 1
+    table = Table(title=f"{len(df)} flows, {result.packets} packets"
+                  + (f" (showing the {len(shown)} largest)" if len(shown) < len(df) else ""))
+    for col, just in (("src", "left"), ("sport", "right"), ("dst", "left"), ("dport", "right"),
+                      ("proto", "left"), ("vlan", "right"), ("packets", "right"),
+                      ("bytes", "right"), ("share", "right"), ("interfaces", "left")):
+        table.add_column(col, justify=just)
+    for row in shown.itertuples(index=False):
+        src = row.src or row.src_mac
+        dst = row.dst or row.dst_mac
+        proto = protocol_name(row.proto, row.ip_version) or (
+            f"0x{row.ethertype:04x}" if row.ethertype else "802.3")
+        has_ports = row.sport or row.dport
+        table.add_row(src, str(row.sport) if has_ports else "", dst,
+                      str(row.dport) if has_ports else "", proto,
+                      "" if pd.isna(row.vlan) else str(row.vlan), f"{row.packets}",
+                      f"{row.bytes}", f"{100 * row.bytes / total_bytes:.1f}%", row.interfaces)
+    c.print(table)
+    if result.undecoded:
+        c.print(f"{result.undecoded} packets had no decodable link-layer header and are not "
+                "in the table")
