@@ -94,6 +94,8 @@ CASES: dict[str, list[str]] = {
     "error-seed-range": ["assign", DEMO, "-p", "layer2", "--seed", "0x100000000"],
     "error-freebsd": ["analyze", DEMO, "-p", "lagg:l2", "--freebsd", "8.0"],
     "error-dynlb": ["analyze", DEMO, "--tlb-dynamic-lb", "2"],
+    "error-freebsd-version": ["analyze", DEMO, "-p", "lagg:l2", "--freebsd", "5.0"],
+    "error-kernel-text": ["analyze", DEMO, "--kernel", "banana"],
 }
 
 
