@@ -17,7 +17,7 @@ command). Imports go one way, down that list; ``tests/test_layers.py`` checks it
 """
 
 import os
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 # The compiled loops run on OpenMP threads, and a read keeps a pipeline thread of its own
 # busy too. OpenMP's default lets idle workers spin between parallel loops, on a core the
@@ -32,4 +32,7 @@ from .errors import CaptureError, CaptureWarning, HashscopeError, SetupError
 
 __all__ = [*api.__all__, "PACKET_DTYPE", "CaptureError", "CaptureWarning", "HashscopeError",
            "SetupError"]
-__version__ = version("hashscope")  #: as installed (pyproject.toml has it)
+try:
+    __version__ = version("hashscope")  #: as installed (pyproject.toml has it)
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "unknown"
