@@ -25,7 +25,8 @@ LAYERS = [
     ["hashes", "flows"],
     ["decode"],
     ["capture"],
-    ["errors", "columns", "members", "ethertypes", "prefetch", "xxh64", "threads"],
+    ["errors", "columns", "members", "ethertypes", "prefetch", "xxh64", "threads",
+     "jit_cache"],
 ]
 #: The shared vocabulary at the bottom is one piece: its modules may import each other.
 SHARED = LAYERS[-1]

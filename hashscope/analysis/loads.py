@@ -18,19 +18,23 @@ class LinkLoad:
         self.unknown_bytes = 0
         self.flow_links = np.zeros(1024, np.uint64) if track_flows else None
 
-    def add(self, packets: np.ndarray, fids: np.ndarray, a: Assignment, up: np.ndarray
-            ) -> None:
+    def add(self, fids: np.ndarray, a: Assignment, up: np.ndarray, size: np.ndarray,
+            count: np.ndarray | None = None) -> None:
+        """Add frames (or header signatures standing for ``count`` frames each, of ``size``
+        bytes in all) with their flow indices (-1: not decoded, not counted)."""
         n = len(self.packets)
-        link, size = a.link, packets["wirelen"].astype(np.int64)
+        link, size = a.link, size.astype(np.int64)
+        count = np.ones(len(link), np.int64) if count is None else count.astype(np.int64)
         one = (link >= 0) & (fids >= 0)
-        self.packets += np.bincount(link[one], minlength=n)[:n]
+        self.packets += np.bincount(link[one], weights=count[one], minlength=n)[:n].astype(
+            np.int64)
         self.bytes += np.bincount(link[one], weights=size[one], minlength=n)[:n].astype(
             np.int64)
         everywhere = (link == LINK_ALL) & (fids >= 0)
-        self.packets[up] += int(everywhere.sum())
+        self.packets[up] += int(count[everywhere].sum())
         self.bytes[up] += int(size[everywhere].sum())
         unknown = (link == LINK_UNKNOWN) & (fids >= 0)
-        self.unknown_packets += int(unknown.sum())
+        self.unknown_packets += int(count[unknown].sum())
         self.unknown_bytes += int(size[unknown].sum())
         if self.flow_links is not None:
             self._mark(fids, link, up, one, everywhere)

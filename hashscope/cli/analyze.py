@@ -12,6 +12,7 @@ from hashscope.report.files import write_json
 from hashscope.report.summary import analysis_dict
 from hashscope.report.terminal import print_analysis
 
+from . import first_run
 from . import params as p
 from .progress import reading
 
@@ -44,6 +45,7 @@ def analyze(
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
                     rr_limit, tlb_dynamic_lb)
     chosen = get_policy(policy)
+    first_run.bond({chosen.family})
     result = reading(run_analysis, captures, [chosen], setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(analysis_dict(result, bps, top))

@@ -10,13 +10,16 @@ import typer
 from hashscope.analysis.direction import ALL_SENT
 from hashscope.api import assign as assign_members
 from hashscope.api import get_policy, parse_local
-from hashscope.report.files import write_assignments
+from hashscope.errors import HashscopeError
+from hashscope.report.assignments import write_assignments
 
+from . import first_run
 from . import params as p
 
 
 class AssignFormat(StrEnum):
     csv = "csv"
+    parquet = "parquet"
 
 
 def assign(
@@ -32,20 +35,26 @@ def assign(
     """One row per packet, in capture order: packet, hash, link, member.
 
     hash is the 32-bit value in hex (empty where none is defined); link the 0-based member
-    index (empty where the frame is not sent by the bond or cannot be predicted).
+    index (empty where the frame is not sent by the bond or cannot be predicted). Parquet:
+    the same columns, hash as a 32-bit number (null where none).
 
     Examples:
 
       hashscope assign capture.pcap --policy layer3+4 --links 4 --format csv
 
       hashscope assign nas.pcap -p lagg:l2,l3,l4 --links 2 --seed 0x1234abcd -o out.csv
+
+      hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
     """
+    if fmt is AssignFormat.parquet and output is None:
+        raise HashscopeError("--format parquet needs --output FILE")
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
                     rr_limit, tlb_dynamic_lb)
     chosen = get_policy(policy)
     host = parse_local(local)
+    first_run.bond({chosen.family}, first_run.PACKETS)
     write_assignments(assign_members(captures, chosen, setup, host, on_warning=p.warn),
-                      setup.members, output)
+                      setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
     for line in p.defaults(links, mode, kernel, chosen.family) + ([] if host else [ALL_SENT]) \
             + caveat:

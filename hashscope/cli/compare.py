@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
+from hashscope.api import applicable_policies, parse_local, parse_speed
 from hashscope.api import compare as run_comparison
-from hashscope.api import parse_local, parse_speed
 from hashscope.report.files import write_json
 from hashscope.report.summary import compare_dict, compare_frame
 from hashscope.report.terminal import print_compare
 
+from . import first_run
 from . import params as p
 from .progress import reading
 
@@ -34,6 +35,7 @@ def compare(
     """
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed)
+    first_run.bond({q.family for q in applicable_policies(setup)})
     result = reading(run_comparison, captures, setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))

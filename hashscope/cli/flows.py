@@ -11,6 +11,7 @@ from hashscope.api import read_flows
 from hashscope.errors import HashscopeError
 from hashscope.report.files import write_flows
 
+from . import first_run
 from .params import Captures, Output
 from .progress import reading
 
@@ -41,4 +42,5 @@ def flows(
     """
     if fmt is FlowFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
+    first_run.flows()
     write_flows(reading(read_flows, captures), fmt.value, output, top)

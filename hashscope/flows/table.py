@@ -131,7 +131,7 @@ def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashe
                 n += 1
                 slots[s] = f
                 hashes[f] = h
-                for k in range(KEY_WORDS):
+                for k in range(w.shape[0]):
                     keys[f, k] = w[k]
                 stats[f, 0] = 0
                 stats[f, 1] = 0
@@ -141,7 +141,7 @@ def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashe
                 break
             if hashes[f] == h:
                 same = True
-                for k in range(KEY_WORDS):
+                for k in range(w.shape[0]):
                     if keys[f, k] != w[k]:
                         same = False
                         break
@@ -172,13 +172,17 @@ def _rehash(hashes, n, size):
 
 
 class FlowTable:
-    """Accumulates packet tables into flows; memory follows the number of flows."""
+    """Accumulates packet tables into flows; memory follows the number of flows.
 
-    def __init__(self, capacity: int = 1 << 16):
+    ``key_words``: the width of a key; the flow key's by default (any other key, e.g. a
+    header signature, folds packets the same way: packets, bytes, first and last time).
+    """
+
+    def __init__(self, capacity: int = 1 << 16, key_words: int = KEY_WORDS):
         self.n = 0
         self.undecoded_packets = 0
         self.hashes = np.empty(capacity, np.uint64)
-        self.keys = np.empty((capacity, KEY_WORDS), np.uint64)
+        self.keys = np.empty((capacity, key_words), np.uint64)
         self.stats = np.empty((capacity, 4), np.int64)
         self.ifmask = np.empty(capacity, np.uint64)
         self.slots = np.full(2 * capacity, -1, np.int64)

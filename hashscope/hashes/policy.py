@@ -34,6 +34,16 @@ class Assignment:
 
 
 class Assigner(Protocol):
+    """Members for packet tables fed in capture order.
+
+    ``ordered``: the members depend on the order of the frames (a round-robin counter,
+    OVS's buckets and rebalancing), so every frame goes through :meth:`assign` in order.
+    Otherwise a frame's member is a function of its headers alone, and the analysis may
+    hash one frame per header signature (:mod:`hashscope.hashes.signature`).
+    """
+
+    ordered: bool
+
     def assign(self, packets: np.ndarray) -> Assignment: ...
 
 
@@ -106,7 +116,8 @@ class Policy:
 class UpMembers:
     """A model that spreads over the members that are up: its link i is the i-th of them."""
 
-    def __init__(self, setup: Setup, run):
+    def __init__(self, setup: Setup, run, ordered: bool = False):
+        self.ordered = ordered
         self.usable = setup.members.usable
         self.identity = bool((self.usable == np.arange(len(self.usable))).all())
         self.run = run  # packets -> (hash, valid, link among the usable members)

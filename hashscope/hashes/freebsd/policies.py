@@ -34,7 +34,8 @@ class FreeBSDLagg:
         except ValueError as exc:
             raise SetupError("freebsd", f"{{option}}: {exc}") from None
         m = setup.members
-        self.rr = RoundRobin(m.count, setup.rr_limit) if self.proto == "roundrobin" else None
+        self.ordered = self.proto == "roundrobin"
+        self.rr = RoundRobin(m.count, setup.rr_limit) if self.ordered else None
 
     def assign(self, packets: np.ndarray) -> Assignment:
         from .lagg import failover_port_index, lagg_port_index

@@ -35,6 +35,7 @@ class LinuxBond:
         if policy not in setup.kernel.policies:
             raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
                                  f"{setup.kernel.name}")
+        self.ordered = self.mode == "balance-rr"
         self.rr = (BalanceRR(setup.members, setup.kernel, setup.packets_per_slave)
                    if self.mode == "balance-rr" else None)
 

@@ -20,9 +20,9 @@ def _ovs_assigner(name: str, setup: Setup) -> UpMembers:
 
     n = max(len(setup.members.usable), 1)
     if name == "ovs:balance-slb":
-        return UpMembers(setup, SlbBond(n).assign)
+        return UpMembers(setup, SlbBond(n).assign, ordered=True)
     if name == "ovs:balance-tcp":
-        return UpMembers(setup, TcpBond(n, basis=setup.seed or 0).assign)
+        return UpMembers(setup, TcpBond(n, basis=setup.seed or 0).assign, ordered=True)
     return UpMembers(setup, lambda pk: ovs_active_backup(pk, n, 0))
 
 

@@ -1,0 +1,62 @@
+"""The one line a command prints before numba compiles (the first run after an install).
+
+A stage is (what, seconds, functions every run of it compiles): the seconds are what
+compiling it took on the 2-core development machine (numba's compile events), including
+functions compiled only for some captures (the general paths of the hashes, for tunnels,
+ICMP, ...), so the notice can say roughly how long to wait.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hashscope.decode.packets import decode_batch, decode_packet
+from hashscope.flows.table import packet_keys, record_keys
+from hashscope.hashes.freebsd import fast as freebsd_fast
+from hashscope.hashes.linux import fast as linux_fast
+from hashscope.hashes.ovs.flow import ovs_hash_rows
+from hashscope.hashes.signature import _signature_rows
+from hashscope.hashes.switches import rows as switch_rows
+from hashscope.jit_cache import compiling
+from hashscope.report.terminal import shows_progress
+
+DECODER = ("the packet decoder", 11, [decode_packet])
+FLOW_KEYS = ("the flow keys", 4, [record_keys])
+TABLES = ("the packet tables", 8, [decode_batch, packet_keys, _signature_rows])
+PACKETS = ("the packet tables", 2, [decode_batch])
+SWITCHES = "the switch models"
+#: per policy family
+FAMILIES = {
+    "linux": ("the Linux hash", 10, [linux_fast.fast_hash]),
+    "freebsd": ("the FreeBSD hash", 8, [freebsd_fast.fast_hash]),
+    "ovs": ("the Open vSwitch hashes", 15, [ovs_hash_rows]),
+    "cisco": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
+    "hp-bl": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
+    "hp-gbe2c": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
+    "vmware": (SWITCHES, 1, [switch_rows.vmware_rows]),
+    "aruba": (SWITCHES, 2, [switch_rows.aruba_rows]),
+    "baseline": (SWITCHES, 2, [switch_rows.uniform_rows]),
+}
+
+
+def notice(stages: list[tuple[str, int, list]]) -> None:
+    """On a terminal, say what is about to be compiled and for about how long."""
+    if not shows_progress():
+        return
+    names, seconds = compiling(stages)
+    names = list(dict.fromkeys(names))  # the switch models once
+    if names:
+        what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        print(f"hashscope: compiling {what} (first run only, about {seconds} s)",
+              file=sys.stderr, flush=True)
+
+
+def flows() -> None:
+    """Before flows."""
+    notice([DECODER, FLOW_KEYS])
+
+
+def bond(families: set[str], tables: tuple = TABLES) -> None:
+    """Before analyze or compare over policies of these families (assign: ``tables`` is
+    :data:`PACKETS`)."""
+    notice([DECODER, tables, *(FAMILIES[f] for f in sorted(families) if f in FAMILIES)])
