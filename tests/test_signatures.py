@@ -30,7 +30,7 @@ def both_paths(path, vlan: str, local=None) -> bool:
     setup = hashscope.make_setup(links="a,b,c", vlan=vlan)
     policies = hashscope.applicable_policies(setup)
     try:
-        folded = analyze([str(path)], policies, setup, local, keys=2)
+        folded = analyze([str(path)], policies, setup, local, keys=2, signatures=True)
     except hashscope.HashscopeError:
         return False
     each = analyze([str(path)], policies, setup, local, keys=2, signatures=False)

@@ -19,13 +19,14 @@ from hashscope.errors import CaptureWarning, SetupError
 from hashscope.flows.table import FlowTable, packet_keys
 from hashscope.hashes.policy import Assigner, Assignment, Policy, Setup
 from hashscope.hashes.registry import applicable_policies, make_assigner
-from hashscope.hashes.signature import WORDS, signature_keys, signature_rows
+from hashscope.hashes.signature import signature_keys
 from hashscope.members import LINK_NOT_SENT
 from hashscope.threads import background
 
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
+from .signatures import SignatureFold, SignatureHashes
 
 DEFAULT_KEYS = 32  #: random keys tried for a keyed policy without --seed
 
@@ -72,66 +73,19 @@ def assigned_batches(reader: CaptureReader, assigner: Assigner, local: LocalHost
         yield pk, a
 
 
-#: Frames that are not column-hashed are hashed per frame, this many at a time (a
-#: compiled call on a few rows costs more in overhead than in hashing).
-REST_CHUNK = 1 << 16
-
-
-class _Signatures:
-    """Column-hashed frames folded by header signature, with the flow of each signature;
-    the other frames kept until there are enough of them to hash."""
-
-    def __init__(self, offload: bool):
-        self.offload = offload
-        self.table = FlowTable(key_words=WORDS)
-        self.flow = np.empty(1 << 16, np.int64)
-        self.rest: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.rest_rows = 0
-
-    def add(self, pk: np.ndarray, fids: np.ndarray, sent: np.ndarray, keyed
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Fold the column-hashed frames of a batch; the others (packets, flows, sent), once
-        REST_CHUNK of them are waiting."""
-        words, hashes, hashed = keyed
-        hashed &= fids >= 0
-        sids = self.table.add_keyed(pk["depth"][hashed], pk["wirelen"][hashed],
-                                    pk["ts_ns"][hashed], pk["iface"][hashed], words[hashed],
-                                    hashes[hashed])
-        if self.table.n > len(self.flow):
-            self.flow = np.concatenate([self.flow, np.empty(self.table.n, np.int64)])
-        self.flow[sids] = fids[hashed]  # a signature holds the flow key: one flow each
-        rest = ~hashed
-        if rest.any():
-            self.rest.append((pk[rest], fids[rest], sent[rest]))
-            self.rest_rows += int(rest.sum())
-        return self.flush() if self.rest_rows >= REST_CHUNK else None
-
-    def flush(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The frames waiting to be hashed one by one (packets, flows, sent), if any."""
-        if not self.rest:
-            return None
-        pk, fids, sent = (np.concatenate(c) for c in zip(*self.rest, strict=True))
-        self.rest, self.rest_rows = [], 0
-        return pk, fids, sent
-
-    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(one packet-table row per signature, its flow, packets, bytes)."""
-        n = self.table.n
-        return (signature_rows(self.table.keys[:n]), self.flow[:n], self.table.stats[:n, 0],
-                self.table.stats[:n, 1])
-
-
 def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             local: LocalHost | None = None, keys: int = DEFAULT_KEYS,
             on_warning: WarningHandler | None = None,
             on_progress: ProgressHandler | None = None,
             on_start: Callable[[int | None], None] | None = None,
-            signatures: bool = True) -> Analysis:
+            signatures: bool | None = None) -> Analysis:
     """Read the captures once and run every policy over the frames the bond sent.
 
-    Policies whose members follow from the headers alone hash each header signature once
-    (:mod:`hashscope.hashes.signature`; ``signatures=False``: every frame, the same
-    result); ordered ones (round robin, OVS's buckets) see every frame in order.
+    With ``signatures``, policies whose members follow from the headers alone hash each
+    header signature once (:mod:`hashscope.hashes.signature`), and ordered ones (round
+    robin, OVS's buckets) see every frame in order; without, every policy hashes every
+    frame. Both give the same result; by default signatures are used where more than one
+    hash runs per frame (several policies, or random keys), where they are faster.
     """
     reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
     if on_start:
@@ -144,9 +98,14 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         runs.append((p, assigners, seeds, loads))
     pairs = [(a, ld) for _, assigners, _, loads in runs for a, ld in zip(assigners, loads,
                                                                         strict=True)]
+    if signatures is None:
+        signatures = sum(not a.ordered or hasattr(a, "route") for a, _ in pairs) > 1
     folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered]
-    in_order = [(a, ld) for a, ld in pairs if not signatures or a.ordered]
-    sigs = _Signatures(setup.vlan == "offload") if folded else None
+    apart = [(SignatureHashes(a), ld) for a, ld in pairs
+             if signatures and a.ordered and hasattr(a, "route")]
+    in_order = [(a, ld) for a, ld in pairs
+                if not signatures or (a.ordered and not hasattr(a, "route"))]
+    sigs = SignatureFold(setup.vlan == "offload") if folded or apart else None
     table, up = FlowTable(), setup.members.up
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(64, np.int64), np.zeros(64, np.int64)
@@ -162,16 +121,25 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         obs_bytes += np.bincount(pk["iface"][sent], weights=pk["wirelen"][sent],
                                  minlength=64)[:64].astype(np.int64)
         for assigner, load in in_order:
-            _add(load, assigner, pk, fids, sent, up, pk["wirelen"])
-        if sigs is not None:
-            _add_each(folded, sigs.add(pk, fids, sent, skeys), up)
+            _add(load, assigner.assign(pk), fids, sent, up, pk["wirelen"])
+        if sigs is None:
+            continue
+        sids, hashed, rest = sigs.add(pk, fids, sent, skeys)
+        _add_each(folded, rest, up)
+        if apart:
+            rows = sigs.new_rows()
+            ts, size = np.ascontiguousarray(pk["ts_ns"]), np.ascontiguousarray(pk["wirelen"])
+            for cache, load in apart:
+                cache.extend(rows)
+                routed = cache.assigner.route(*cache.frames(pk, sids, hashed), ts, size)
+                _add(load, routed, fids, sent, up, size)
     if sigs is not None:
         _add_each(folded, sigs.flush(), up)
-    if sigs is not None and sigs.table.n:
+    if folded and sigs.table.n:
         rows, flows, counts, sizes = sigs.rows()
         sent = sent_mask(rows, local)
         for assigner, load in folded:
-            _add(load, assigner, rows, flows, sent, up, sizes, counts)
+            _add(load, assigner.assign(rows), flows, sent, up, sizes, counts)
     results = []
     for p, _, seeds, loads in runs:
         results.append(PolicyResult(p, setup if not seeds else setup.with_seed(seeds[0]),
@@ -189,14 +157,13 @@ def _add_each(pairs, frames: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
               up: np.ndarray) -> None:
     """Every (assigner, load) over frames (packets, flows, sent) one by one, if any."""
     if frames is not None:
+        pk, fids, sent = frames
         for assigner, load in pairs:
-            _add(load, assigner, *frames, up, frames[0]["wirelen"])
+            _add(load, assigner.assign(pk), fids, sent, up, pk["wirelen"])
 
 
-def _add(load: LinkLoad, assigner: Assigner, pk: np.ndarray, fids: np.ndarray,
-         sent: np.ndarray, up: np.ndarray, size: np.ndarray,
-         count: np.ndarray | None = None) -> None:
-    a = assigner.assign(pk)
+def _add(load: LinkLoad, a: Assignment, fids: np.ndarray, sent: np.ndarray, up: np.ndarray,
+         size: np.ndarray, count: np.ndarray | None = None) -> None:
     a.link[~sent] = LINK_NOT_SENT
     load.add(fids, a, up, size, count)
 

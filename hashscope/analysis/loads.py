@@ -3,9 +3,41 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from hashscope.hashes.policy import Assignment
 from hashscope.members import LINK_ALL, LINK_UNKNOWN
+
+
+@njit(cache=True, nogil=True)
+def _fold(link, fids, size, count, usable, packets, bytes_, unknown, flow_links):
+    """Add frames (``count`` each; empty: one) to the member counters and flow masks."""
+    counted = count.shape[0] > 0
+    marks = flow_links.shape[0] > 0
+    all_up = np.uint64(0)
+    for m in usable:
+        all_up |= np.uint64(1) << np.uint64(m)
+    for i in range(link.shape[0]):
+        f = fids[i]
+        if f < 0:
+            continue
+        c = count[i] if counted else 1
+        s = size[i]
+        k = link[i]
+        if k >= 0:
+            packets[k] += c
+            bytes_[k] += s
+            if marks:
+                flow_links[f] |= np.uint64(1) << np.uint64(k)
+        elif k == LINK_ALL:
+            for m in usable:
+                packets[m] += c
+                bytes_[m] += s
+            if marks:
+                flow_links[f] |= all_up
+        elif k == LINK_UNKNOWN:
+            unknown[0] += c
+            unknown[1] += s
 
 
 class LinkLoad:
@@ -22,33 +54,20 @@ class LinkLoad:
             count: np.ndarray | None = None) -> None:
         """Add frames (or header signatures standing for ``count`` frames each, of ``size``
         bytes in all) with their flow indices (-1: not decoded, not counted)."""
-        n = len(self.packets)
-        link, size = a.link, size.astype(np.int64)
-        count = np.ones(len(link), np.int64) if count is None else count.astype(np.int64)
-        one = (link >= 0) & (fids >= 0)
-        self.packets += np.bincount(link[one], weights=count[one], minlength=n)[:n].astype(
-            np.int64)
-        self.bytes += np.bincount(link[one], weights=size[one], minlength=n)[:n].astype(
-            np.int64)
-        everywhere = (link == LINK_ALL) & (fids >= 0)
-        self.packets[up] += int(count[everywhere].sum())
-        self.bytes[up] += int(size[everywhere].sum())
-        unknown = (link == LINK_UNKNOWN) & (fids >= 0)
-        self.unknown_packets += int(count[unknown].sum())
-        self.unknown_bytes += int(size[unknown].sum())
         if self.flow_links is not None:
-            self._mark(fids, link, up, one, everywhere)
-
-    def _mark(self, fids, link, up, one, everywhere) -> None:
-        top = int(fids.max(initial=-1)) + 1
-        if top > len(self.flow_links):
-            grown = np.zeros(max(top, 2 * len(self.flow_links)), np.uint64)
-            grown[: len(self.flow_links)] = self.flow_links
-            self.flow_links = grown
-        bits = np.left_shift(np.uint64(1), link[one].astype(np.uint64))
-        np.bitwise_or.at(self.flow_links, fids[one], bits)
-        all_up = np.uint64(sum(1 << int(i) for i in np.flatnonzero(up)))
-        self.flow_links[fids[everywhere]] |= all_up
+            top = int(fids.max(initial=-1)) + 1
+            if top > len(self.flow_links):
+                grown = np.zeros(max(top, 2 * len(self.flow_links)), np.uint64)
+                grown[: len(self.flow_links)] = self.flow_links
+                self.flow_links = grown
+        unknown = np.zeros(2, np.int64)
+        _fold(np.ascontiguousarray(a.link, np.int64), np.ascontiguousarray(fids, np.int64),
+              np.ascontiguousarray(size, np.int64),
+              np.zeros(0, np.int64) if count is None else np.ascontiguousarray(count, np.int64),
+              np.flatnonzero(up), self.packets, self.bytes, unknown,
+              self.flow_links if self.flow_links is not None else np.zeros(0, np.uint64))
+        self.unknown_packets += int(unknown[0])
+        self.unknown_bytes += int(unknown[1])
 
     def flows_per_link(self, n_flows: int) -> np.ndarray:
         masks = self.flow_links[:n_flows]

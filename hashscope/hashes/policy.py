@@ -114,20 +114,36 @@ class Policy:
 
 
 class UpMembers:
-    """A model that spreads over the members that are up: its link i is the i-th of them."""
+    """A model that spreads over the members that are up: its link i is the i-th of them.
 
-    def __init__(self, setup: Setup, run, ordered: bool = False):
+    ``bond``, for an ordered model whose hash is stateless (OVS's buckets): its ``hash``
+    and ``route`` are offered apart (:meth:`hash`, :meth:`route`), so that the analysis
+    can hash once per header signature and route every frame in order.
+    """
+
+    def __init__(self, setup: Setup, run, ordered: bool = False, bond=None):
         self.ordered = ordered
         self.usable = setup.members.usable
         self.identity = bool((self.usable == np.arange(len(self.usable))).all())
         self.run = run  # packets -> (hash, valid, link among the usable members)
+        if bond is not None:
+            self.hash, self._route = bond.hash, bond.route
 
     def assign(self, packets: np.ndarray) -> Assignment:
         n = len(packets)
         if len(self.usable) == 0:
             return Assignment(np.zeros(n, np.uint32), np.zeros(n, bool),
                               np.full(n, -1, dtype=np.int64))
-        h, valid, link = self.run(packets)
+        return self._members(*self.run(packets))
+
+    def route(self, h: np.ndarray, valid: np.ndarray, ts: np.ndarray, wirelen: np.ndarray
+              ) -> Assignment:
+        """The members of frames given their hashes, times and sizes, in capture order."""
+        if len(self.usable) == 0:
+            return Assignment(h, np.zeros(len(h), bool), np.full(len(h), -1, dtype=np.int64))
+        return self._members(h, valid, self._route(h, valid, ts, wirelen))
+
+    def _members(self, h, valid, link) -> Assignment:
         link = np.asarray(link, dtype=np.int64)
         if not self.identity:  # (all up, or only the last ones down: link i is member i)
             link = np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1)

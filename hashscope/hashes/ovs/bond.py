@@ -207,6 +207,7 @@ class OvsBond:
         self._now = np.iinfo(np.int64).min
 
     def hash(self, packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hash uint32, valid bool) of packets: a function of their headers alone."""
         if self.which is None:
             raise NotImplementedError
         return hash_packets(packets, self.which, self.basis, self.flavour)
@@ -217,21 +218,27 @@ class OvsBond:
             raise NotImplementedError
         h, valid, ts, wirelen = hash_packets_timed(packets, self.which, self.basis,
                                                    self.flavour)
-        link = np.empty(len(packets), np.int64)
-        if not len(packets):
-            return h, valid, link
+        return h, valid, self.route(h, valid, ts, wirelen)
+
+    def route(self, h: np.ndarray, valid: np.ndarray, ts: np.ndarray, wirelen: np.ndarray
+              ) -> np.ndarray:
+        """The members (int64; -1 where not valid) of the next frames, given their hashes,
+        times and sizes, in capture order: the buckets and rebalancing are ordered."""
+        link = np.empty(len(h), np.int64)
+        if not len(h):
+            return link
         if self.next_rebalance is None and self.interval:
             self.next_rebalance = max(int(ts[0]), self._now) + self.interval
         i = 0
-        while i < len(packets):
+        while i < len(h):
             due = self.next_rebalance or 0
             i, now, self.rr = route_rows(ts, wirelen, h, valid, i, self._now, due,
                                          bool(self.interval), self.member, self.tx_bytes,
                                          self.rr, self.n_links, link)
             self._now = int(now)
-            if i < len(packets):
+            if i < len(h):
                 self._rebalance_until(self._now)
-        return h, valid, link
+        return link
 
     def _rebalance_until(self, now: int) -> None:
         """Every rebalancing run due by ``now``; once all counts are 0 the runs are no-ops

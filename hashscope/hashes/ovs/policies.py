@@ -19,10 +19,9 @@ def _ovs_assigner(name: str, setup: Setup) -> UpMembers:
     from .bond import SlbBond, TcpBond, ovs_active_backup
 
     n = max(len(setup.members.usable), 1)
-    if name == "ovs:balance-slb":
-        return UpMembers(setup, SlbBond(n).assign, ordered=True)
-    if name == "ovs:balance-tcp":
-        return UpMembers(setup, TcpBond(n, basis=setup.seed or 0).assign, ordered=True)
+    if name in ("ovs:balance-slb", "ovs:balance-tcp"):
+        bond = SlbBond(n) if name == "ovs:balance-slb" else TcpBond(n, basis=setup.seed or 0)
+        return UpMembers(setup, bond.assign, ordered=True, bond=bond)
     return UpMembers(setup, lambda pk: ovs_active_backup(pk, n, 0))
 
 
