@@ -29,13 +29,13 @@ SWITCHES = "the switch models"
 FAMILIES = {
     "linux": ("the Linux hash", 10, [linux_fast.fast_hash]),
     "freebsd": ("the FreeBSD hash", 8, [freebsd_fast.fast_hash]),
-    "ovs": ("the Open vSwitch hashes", 15, [ovs_hash_rows]),
-    "cisco": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
-    "hp-bl": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
-    "hp-gbe2c": (SWITCHES, 2, [switch_rows.xor_low_bits_rows]),
+    "ovs": ("the Open vSwitch hashes", 6, [ovs_hash_rows]),
+    "cisco": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),
+    "hp-bl": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),
+    "hp-gbe2c": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),
     "vmware": (SWITCHES, 1, [switch_rows.vmware_rows]),
-    "aruba": (SWITCHES, 2, [switch_rows.aruba_rows]),
-    "baseline": (SWITCHES, 2, [switch_rows.uniform_rows]),
+    "aruba": (SWITCHES, 1, [switch_rows.aruba_rows]),
+    "baseline": (SWITCHES, 1, [switch_rows.uniform_rows]),
 }
 
 

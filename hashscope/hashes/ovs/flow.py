@@ -44,7 +44,7 @@ MAC_BOTH = MAC_DST | MAC_SRC
 HASH_SLB, HASH_5TUPLE, HASH_SYMMETRIC_L4 = 0, 1, 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def le32_ports(sport, dport):
     """The x86 load of two consecutive ovs_be16 fields (struct flow's tp_src, tp_dst)."""
     return bswap16(sport) | (bswap16(dport) << np.uint64(16))
@@ -57,7 +57,7 @@ def check_flavour(flavour: str) -> None:
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def vid_of(r):
     """The VLAN ID a frame carries on the bond (output_normal's out_xvlan.v[0].vid), 0 if
     untagged: the outer tag of the capture."""
@@ -77,7 +77,7 @@ def bond_vid(packets: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def arp_fields(r):
     """(Ethernet/IPv4 ARP with its fields captured, SPA, TPA, nw_proto) from the raw head
     bytes, as flow_extract reads them (lib/flow.c: nw_proto = opcode if < 256); zeros
@@ -98,7 +98,7 @@ def arp_fields(r):
     return True, spa, tpa, np.uint64(b[off + 7]) if b[off + 6] == 0 else z
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ports_missing(r, tcp_sctp_only):
     """The hash needs tp_src/tp_dst the capture did not keep (later fragments have none:
     OVS sets them to 0, like the decoder). Protocols: flow_hash_5tuple's TCP, UDP, SCTP,
@@ -111,7 +111,7 @@ def ports_missing(r, tcp_sctp_only):
     return wants and (r.frag & FRAG_LATER) == 0 and r.depth < DEPTH_TRANSPORT
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def flow_hash_5tuple_row(r, basis, sse42):
     """flow_hash_5tuple (lib/flow.c, OVS 2.8+; = miniflow_hash_5tuple): (hash, valid).
 
@@ -148,7 +148,7 @@ def flow_hash_5tuple_row(r, basis, sse42):
     return hash_finish(h, 42, sse42), valid
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def flow_hash_symmetric_l4_row(r, basis):
     """bond_hash_tcp (ofproto/bond.c, OVS <= 2.7, e.g. XCP-ng 8.2's 2.5.3) =
     flow_hash_symmetric_l4 (lib/flow.c) with vlan_tci := the bond VID: jhash_bytes over

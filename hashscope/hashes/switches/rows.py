@@ -21,24 +21,24 @@ from hashscope.xxh64 import xxh64_words
 KIND_MAC, KIND_IP, KIND_PORT = 0, 1, 2  #: a port mode falls back to ip, ip to mac
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def has_macs(r, need):
     """The MACs ``need`` (MAC_SRC | MAC_DST bits) are in the frame."""
     return (r.mac_ok & need) == need
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def has_ip(r):
     return r.depth >= DEPTH_NET and (r.ip_ver == 4 or r.ip_ver == 6)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def port_protocol(p):
     """columns.PORT_PROTOCOLS: TCP, UDP, DCCP, SCTP, UDP-Lite."""
     return p == 6 or p == 17 or p == 33 or p == 132 or p == 136
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def has_ports(r):
     """Ports of a port protocol captured, and not a later fragment."""
     return (has_ip(r) and port_protocol(r.proto) and r.depth >= DEPTH_TRANSPORT
@@ -54,7 +54,7 @@ def put(i, value, ok, n_links, h, valid, link):
     link[i] = np.int64(h32) % np.int64(n_links) if ok else np.int64(-1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def xor_fields(r, kind, src, dst, mask):
     """XOR of the low bits (``mask``) of the chosen fields of one kind."""
     if kind == KIND_MAC:
@@ -114,13 +114,13 @@ def vmware_rows(pk, whole, n_links, h, valid, link):
         put(i, v, ip or raw, n_links, h, valid, link)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def fold32(h):
     """A 64-bit hash folded to 32 bits: high half XOR low half."""
     return np.uint32(((h >> np.uint64(32)) ^ h) & M32)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def key_hash(r, layer, ip_mask, with_proto):
     """XXH64 (folded) of the 8-word key (layer << 56 | type, addresses..., ports, 0, 0):
     layer 2 the MACs and EtherType; else the addresses (only their low bits, and no high
