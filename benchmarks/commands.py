@@ -13,7 +13,6 @@ asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from read_flows import generate, run_measured  # noqa: E402 - one generator, one meter
+from read_flows import bench_capture, capture_options, run_measured  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 SMALL = ROOT / "captures" / "two-links-backup.pcapng"
@@ -47,18 +46,9 @@ def commands(cap: Path, out: Path) -> list[tuple[str, list[str]]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--packets", type=float, default=6e6)
-    ap.add_argument("--capture", type=Path, help="use this capture instead of generating one")
-    ap.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out")
-    ap.add_argument("--skip-tshark", action="store_true")
-    args = ap.parse_args()
-
+    args = capture_options(__doc__.splitlines()[0]).parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    cap = args.capture or args.workdir / f"bench-{int(args.packets)}.pcap"
-    if not cap.exists():
-        generate(cap, int(args.packets))
-    subprocess.run(["cat", str(cap)], stdout=subprocess.DEVNULL, check=True)  # page cache
+    cap = bench_capture(args)
     packets = None
     rows = []
     if shutil.which("capinfos"):

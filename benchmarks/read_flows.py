@@ -160,15 +160,18 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     return float(wall), int(rss_kb) // 1024, rest
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def capture_options(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark over a generated capture takes."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--packets", type=float, default=6e6)
     ap.add_argument("--capture", type=Path, help="use this capture instead of generating one")
     ap.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out")
     ap.add_argument("--skip-tshark", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="hashscope runs (median reported)")
-    args = ap.parse_args()
+    return ap
 
+
+def bench_capture(args: argparse.Namespace) -> Path:
+    """The capture to measure (generated once per size), read once into the page cache."""
     if args.capture:
         cap = args.capture
     else:
@@ -178,8 +181,16 @@ def main() -> None:
             t0 = time.perf_counter()
             generate(cap, int(args.packets))
             print(f"generated {cap} in {time.perf_counter() - t0:.1f} s")
-    size = cap.stat().st_size
     subprocess.run(["cat", str(cap)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+    return cap
+
+
+def main() -> None:
+    ap = capture_options(__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="hashscope runs (median reported)")
+    args = ap.parse_args()
+    cap = bench_capture(args)
+    size = cap.stat().st_size
 
     # in process: the throughput once the compiled code is loaded (a first read of a small
     # capture loads it from numba's cache); the whole process includes that and the imports
