@@ -1,4 +1,5 @@
-"""Hashing one frame per header signature gives what hashing every frame gives.
+"""Hashing one frame per header signature gives what hashing every frame gives, whether the
+frames come keyed from the records or from packet tables.
 
 Every applicable policy (random keys included), both --vlan modes and a --local host, on
 real captures: member packets and bytes, unpredicted frames and the members of every
@@ -64,3 +65,20 @@ def test_signatures_equal_every_frame_on_the_whole_tcpdump_corpus():
     read = sum(both_paths(p, vlan) for p in sorted(SHARED_TCPDUMP.iterdir())
                for vlan in ("offload", "inband"))
     assert read > 500
+
+
+def test_signatures_beside_a_policy_that_needs_every_frame():
+    """balance-rr needs every frame's row: packet tables, with the others by signature."""
+    setup = hashscope.make_setup(links=3, mode="balance-rr")
+    policies = [hashscope.get_policy(n) for n in ("layer3+4", "ovs:balance-tcp",
+                                                  "cisco:src-dst-ip", "uniform")]
+    read = 0
+    for p in CAPTURES:
+        try:
+            folded = analyze([str(p)], policies, setup, keys=2, signatures=True)
+        except hashscope.HashscopeError:
+            continue
+        assert loads(folded) == loads(analyze([str(p)], policies, setup, keys=2,
+                                              signatures=False)), p
+        read += 1
+    assert read >= 40

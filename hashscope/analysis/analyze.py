@@ -26,7 +26,8 @@ from hashscope.threads import background
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
-from .signatures import SignatureFold, SignatureHashes
+from .records import keyed_records
+from .signatures import Batch, SignatureFold, SignatureHashes
 
 DEFAULT_KEYS = 32  #: random keys tried for a keyed policy without --seed
 
@@ -83,9 +84,12 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
 
     With ``signatures``, policies whose members follow from the headers alone hash each
     header signature once (:mod:`hashscope.hashes.signature`), and ordered ones (round
-    robin, OVS's buckets) see every frame in order; without, every policy hashes every
-    frame. Both give the same result; by default signatures are used where more than one
-    hash runs per frame (several policies, or random keys), where they are faster.
+    robin, OVS's buckets) see every frame in order; then, unless a policy needs every
+    frame's row (balance-rr, FreeBSD roundrobin), the frames are keyed straight from the
+    records (:mod:`hashscope.analysis.records`), not decoded into packet tables. Without,
+    every policy hashes every frame of the packet tables. Both give the same result; by
+    default signatures are used where more than one hash runs per frame (several
+    policies, or random keys), where they are faster.
     """
     reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
     if on_start:
@@ -98,41 +102,50 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         runs.append((p, assigners, seeds, loads))
     pairs = [(a, ld) for _, assigners, _, loads in runs for a, ld in zip(assigners, loads,
                                                                         strict=True)]
-    if signatures is None:
-        signatures = sum(not a.ordered or hasattr(a, "route") for a, _ in pairs) > 1
+    ordered = [(a, ld) for a, ld in pairs if a.ordered and not hasattr(a, "route")]
+    if signatures is None:  # one hash per frame is faster frame by frame, from tables
+        signatures = len(pairs) - len(ordered) > 1
     folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered]
     apart = [(SignatureHashes(a), ld) for a, ld in pairs
              if signatures and a.ordered and hasattr(a, "route")]
-    in_order = [(a, ld) for a, ld in pairs
-                if not signatures or (a.ordered and not hasattr(a, "route"))]
-    sigs = SignatureFold(setup.vlan == "offload") if folded or apart else None
+    in_order = [(a, ld) for a, ld in pairs if not signatures or (a, ld) in ordered]
+    offload = setup.vlan == "offload"
+    sigs = SignatureFold(offload, local) if folded or apart else None
     table, up = FlowTable(), setup.members.up
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(64, np.int64), np.zeros(64, np.int64)
-    keyed = ((pk, packet_keys(pk), signature_keys(pk, sigs.offload) if sigs else None)
-             for pk in packet_tables(reader))
-    for pk, pkeys, skeys in background(keyed):
-        fids = table.add(pk, pkeys)
-        sent = sent_mask(pk, local)
-        packets += len(pk)
+    if sigs is not None and not in_order:  # no packet table needed: keyed from the records
+        linktypes = reader.registry.linktypes
+        batches = (Batch(d, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
+                   for b in reader.batches()
+                   for d, fw, fh, sw, sh, hashed, rest in [keyed_records(b, linktypes(),
+                                                                         offload)])
+    else:
+        batches = (Batch(pk["depth"], pk["wirelen"], pk["ts_ns"], pk["iface"],
+                         packet_keys(pk), signature_keys(pk, offload) if sigs else None, pk)
+                   for pk in packet_tables(reader))
+    for b in background(batches):
+        fids = table.add_keyed(b.depth, b.wirelen, b.ts_ns, b.iface, *b.flow_keys)
+        if sigs is not None:
+            sids, hashed, sent, rest, waiting = sigs.add(b, fids)
+        else:
+            sent = b.sent(local)
+        packets += len(fids)
         sent_packets += int(sent.sum())
-        sent_bytes += int(pk["wirelen"][sent].sum())
-        obs_packets += np.bincount(pk["iface"][sent], minlength=64)[:64]
-        obs_bytes += np.bincount(pk["iface"][sent], weights=pk["wirelen"][sent],
+        sent_bytes += int(b.wirelen[sent].sum())
+        obs_packets += np.bincount(b.iface[sent], minlength=64)[:64]
+        obs_bytes += np.bincount(b.iface[sent], weights=b.wirelen[sent],
                                  minlength=64)[:64].astype(np.int64)
         for assigner, load in in_order:
-            _add(load, assigner.assign(pk), fids, sent, up, pk["wirelen"])
+            _add(load, assigner.assign(b.table), fids, sent, up, b.wirelen)
         if sigs is None:
             continue
-        sids, hashed, rest = sigs.add(pk, fids, sent, skeys)
-        _add_each(folded, rest, up)
-        if apart:
-            rows = sigs.new_rows()
-            ts, size = np.ascontiguousarray(pk["ts_ns"]), np.ascontiguousarray(pk["wirelen"])
-            for cache, load in apart:
-                cache.extend(rows)
-                routed = cache.assigner.route(*cache.frames(pk, sids, hashed), ts, size)
-                _add(load, routed, fids, sent, up, size)
+        _add_each(folded, waiting, up)
+        ts, size = np.ascontiguousarray(b.ts_ns), np.ascontiguousarray(b.wirelen)
+        for cache, load in apart:
+            cache.extend(sigs.fresh)
+            routed = cache.assigner.route(*cache.frames(sids, hashed, rest), ts, size)
+            _add(load, routed, fids, sent, up, size)
     if sigs is not None:
         _add_each(folded, sigs.flush(), up)
     if folded and sigs.table.n:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from hashscope.columns import DEPTH_NONE
 from hashscope.flows.table import FlowTable
 from hashscope.hashes.signature import WORDS, signature_rows
+
+from .direction import LocalHost, sent_mask
 
 #: Frames that are not column-hashed are hashed per frame, this many at a time (a
 #: compiled call on a few rows costs more in overhead than in hashing).
@@ -15,36 +19,68 @@ REST_CHUNK = 1 << 16
 Frames = tuple[np.ndarray, np.ndarray, np.ndarray]  #: packets, their flows, sent or not
 
 
+@dataclass
+class Batch:
+    """A batch of frames as the analysis takes it, from packet tables or from records."""
+
+    depth: np.ndarray
+    wirelen: np.ndarray
+    ts_ns: np.ndarray
+    iface: np.ndarray
+    flow_keys: tuple[np.ndarray, np.ndarray]  #: words, XXH64
+    signatures: tuple[np.ndarray, np.ndarray, np.ndarray] | None  #: words, XXH64, hashed
+    table: np.ndarray | None = None  #: the packet table (every frame), if decoded into one
+    rest: np.ndarray | None = None  #: else the rows of the frames not column-hashed
+
+    def sent(self, local: LocalHost | None) -> np.ndarray:
+        """Frames the bonded host sent (from the packet table)."""
+        return sent_mask(self.table, local)
+
+
 class SignatureFold:
     """Column-hashed frames folded by header signature, with the flow of each signature;
     the other frames kept until there are enough of them to hash."""
 
-    def __init__(self, offload: bool):
-        self.offload = offload
+    def __init__(self, offload: bool, local: LocalHost | None):
+        self.offload, self.local = offload, local
         self.table = FlowTable(key_words=WORDS)
         self.flow = np.empty(1 << 16, np.int64)
+        self.sent = np.empty(0, bool)  #: per signature, with a --local host
+        #: the rows of the signatures the last batch added
+        self.fresh = signature_rows(np.empty((0, WORDS), np.uint64))
         self.rest: list[Frames] = []
         self.rest_rows = 0
-        self.given = 0  #: signatures whose rows :meth:`new_rows` gave
 
-    def add(self, pk: np.ndarray, fids: np.ndarray, sent: np.ndarray, keyed
-            ) -> tuple[np.ndarray, np.ndarray, Frames | None]:
+    def add(self, b: Batch, fids: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Frames | None]:
         """Fold the column-hashed frames of a batch: (every frame's signature, -1 for the
-        others; which frames have one; the others once REST_CHUNK of them are waiting)."""
-        words, hashes, hashed = keyed
+        others; which frames have one; which frames were sent; the rows of the others;
+        the others once REST_CHUNK of them are waiting)."""
+        words, hashes, hashed = b.signatures
         hashed &= fids >= 0
         # the other frames pass as undecoded: the table skips them (their signature is -1)
-        depth = np.where(hashed, pk["depth"], np.uint8(DEPTH_NONE))
-        sids = self.table.add_keyed(depth, pk["wirelen"], pk["ts_ns"], pk["iface"], words,
-                                    hashes)
+        depth = np.where(hashed, b.depth, np.uint8(DEPTH_NONE))
+        before = self.table.n
+        sids = self.table.add_keyed(depth, b.wirelen, b.ts_ns, b.iface, words, hashes)
         if self.table.n > len(self.flow):
             self.flow = np.concatenate([self.flow, np.empty(self.table.n, np.int64)])
         self.flow[sids[hashed]] = fids[hashed]  # a signature holds the flow key: one flow
+        self.fresh = signature_rows(self.table.keys[before:self.table.n])
         rest = ~hashed
+        rows = b.rest if b.rest is not None else b.table[rest]
+        if b.table is not None:
+            sent = b.sent(self.local)
+        else:
+            sent = np.ones(len(hashed), bool)
+            if self.local is not None:  # a signature holds the source MAC and address
+                self.sent = np.concatenate([self.sent, sent_mask(self.fresh, self.local)])
+                sent[hashed] = self.sent[sids[hashed]]
+                sent[rest] = sent_mask(rows, self.local)
         if rest.any():
-            self.rest.append((pk[rest], fids[rest], sent[rest]))
-            self.rest_rows += int(rest.sum())
-        return sids, hashed, self.flush() if self.rest_rows >= REST_CHUNK else None
+            self.rest.append((rows, fids[rest], sent[rest]))
+            self.rest_rows += len(rows)
+        waiting = self.flush() if self.rest_rows >= REST_CHUNK else None
+        return sids, hashed, sent, rows, waiting
 
     def flush(self) -> Frames | None:
         """The frames waiting to be hashed one by one, if any."""
@@ -53,12 +89,6 @@ class SignatureFold:
         pk, fids, sent = (np.concatenate(c) for c in zip(*self.rest, strict=True))
         self.rest, self.rest_rows = [], 0
         return pk, fids, sent
-
-    def new_rows(self) -> np.ndarray:
-        """One packet-table row per signature found since the last call."""
-        rows = signature_rows(self.table.keys[self.given:self.table.n])
-        self.given = self.table.n
-        return rows
 
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(one packet-table row per signature, its flow, packets, bytes)."""
@@ -78,18 +108,18 @@ class SignatureHashes:
         self.valid = np.empty(0, bool)
 
     def extend(self, rows: np.ndarray) -> None:
-        """Hash the rows of new signatures (:meth:`SignatureFold.new_rows`)."""
+        """Hash the rows of new signatures (:attr:`SignatureFold.fresh`)."""
         if len(rows):
             h, valid = self.assigner.hash(rows)
             self.h = np.concatenate([self.h, h])
             self.valid = np.concatenate([self.valid, valid])
 
-    def frames(self, pk: np.ndarray, sids: np.ndarray, hashed: np.ndarray
+    def frames(self, sids: np.ndarray, hashed: np.ndarray, rest: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-        """(hash, valid) of every frame of a batch: by signature where it has one."""
-        h, valid = np.empty(len(pk), np.uint32), np.empty(len(pk), bool)
+        """(hash, valid) of every frame of a batch: by signature where it has one, else
+        from ``rest``, the rows of the others."""
+        h, valid = np.empty(len(sids), np.uint32), np.empty(len(sids), bool)
         h[hashed], valid[hashed] = self.h[sids[hashed]], self.valid[sids[hashed]]
-        rest = ~hashed
-        if rest.any():
-            h[rest], valid[rest] = self.assigner.hash(pk[rest])
+        if len(rest):
+            h[~hashed], valid[~hashed] = self.assigner.hash(rest)
         return h, valid

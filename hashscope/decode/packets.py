@@ -191,24 +191,30 @@ def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface,
     n = offset.shape[0]
     for i in prange(n):
         prefetch_frame(data, offset, i, n)
-        r = out[i]
-        p = offset[i]
-        end = p + caplen[i]
-        r.ts_ns = ts_ns[i]
-        r.wirelen = wirelen[i]
-        r.caplen = caplen[i]
-        r.iface = iface[i]
-        r.pkttype = -1
-        r.ll_ifindex = -1
-        r.l3_off = -1
-        r.l4_off = -1
-        r.inner_l3_off = -1
-        r.inner_l4_off = -1
-        for k in range(min(caplen[i], HEAD_BYTES)):
-            head[i, k] = data[p + k]
-        depth, cut = decode_packet(data, p, end, linktype_of_iface[iface[i]], r)
-        r.depth = depth
-        r.cut = 1 if cut else 0
+        decode_row(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, i, out[i],
+                   head[i])
+
+
+@njit(cache=True, inline="always")
+def decode_row(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, i, r, head):
+    """Record i of a batch into the zeroed row ``r`` (``head``: its raw-bytes field)."""
+    p = offset[i]
+    end = p + caplen[i]
+    r.ts_ns = ts_ns[i]
+    r.wirelen = wirelen[i]
+    r.caplen = caplen[i]
+    r.iface = iface[i]
+    r.pkttype = -1
+    r.ll_ifindex = -1
+    r.l3_off = -1
+    r.l4_off = -1
+    r.inner_l3_off = -1
+    r.inner_l4_off = -1
+    for k in range(min(caplen[i], HEAD_BYTES)):
+        head[k] = data[p + k]
+    depth, cut = decode_packet(data, p, end, linktype_of_iface[iface[i]], r)
+    r.depth = depth
+    r.cut = 1 if cut else 0
 
 
 def decode(batch: RecordBatch, linktype_of_iface: np.ndarray) -> np.ndarray:

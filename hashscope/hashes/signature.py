@@ -52,15 +52,21 @@ WORDS = len(KEPT)  #: words of a signature key
 assert PACKET_DTYPE.itemsize % 8 == 0
 
 
+@njit(cache=True, inline="always")
+def signature_of(r, row, offload, kept, mask, key):
+    """Fill ``key`` with the signature of record ``r`` (``row``: its 64-bit words);
+    returns (column-hashed?, the key's XXH64)."""
+    case = freebsd_case(r, HASH_L2 | HASH_L3 | HASH_L4, offload)[0]
+    hashed = linux_case(r, ENCAP34, offload) == 2 and (case == IPV4 or case == IPV6)
+    for k in range(kept.shape[0]):
+        key[k] = row[kept[k]] & mask[k]
+    return hashed, xxh64_words(key, 1)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _signature_rows(pk, rows, offload, kept, mask, keys, hashes, hashed):
     for i in prange(pk.shape[0]):
-        r = pk[i]
-        case = freebsd_case(r, HASH_L2 | HASH_L3 | HASH_L4, offload)[0]
-        hashed[i] = linux_case(r, ENCAP34, offload) == 2 and (case == IPV4 or case == IPV6)
-        for k in range(kept.shape[0]):
-            keys[i, k] = rows[i, kept[k]] & mask[k]
-        hashes[i] = xxh64_words(keys[i], 1)
+        hashed[i], hashes[i] = signature_of(pk[i], rows[i], offload, kept, mask, keys[i])
 
 
 def signature_keys(packets: np.ndarray, offload: bool
