@@ -115,11 +115,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(64, np.int64), np.zeros(64, np.int64)
     if sigs is not None and not in_order:  # no packet table needed: keyed from the records
-        linktypes = reader.registry.linktypes
-        batches = (Batch(d, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
-                   for b in reader.batches()
-                   for d, fw, fh, sw, sh, hashed, rest in [keyed_records(b, linktypes(),
-                                                                         offload)])
+        batches = _record_batches(reader, offload)
     else:
         batches = (Batch(pk["depth"], pk["wirelen"], pk["ts_ns"], pk["iface"],
                          packet_keys(pk), signature_keys(pk, offload) if sigs else None, pk)
@@ -164,6 +160,15 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     assumptions = [] if local is not None else [ALL_SENT]
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings)
+
+
+def _record_batches(reader: CaptureReader, offload: bool) -> Iterator[Batch]:
+    """Batches keyed straight from the records, the walk a stage (thread) ahead, as
+    :func:`hashscope.read_flows` reads."""
+    for b in background(reader.batches()):
+        depth, fw, fh, sw, sh, hashed, rest = keyed_records(b, reader.registry.linktypes(),
+                                                            offload)
+        yield Batch(depth, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
 
 
 def _add_each(pairs, frames: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
