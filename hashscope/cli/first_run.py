@@ -21,7 +21,7 @@ from hashscope.jit_cache import compiling
 from hashscope.report.terminal import shows_progress
 
 DECODER = ("the packet decoder", 11, [decode_packet])
-FLOW_KEYS = ("the flow keys", 4, [record_keys])
+FLOW_KEYS = ("the flow keys", 6, [record_keys])  # with the walkers and the table
 TABLES = ("the packet tables", 8, [decode_batch, packet_keys, _signature_rows])
 PACKETS = ("the packet tables", 2, [decode_batch])
 SWITCHES = "the switch models"
