@@ -1,8 +1,9 @@
 """One pass over the captures: flows, and per policy the load each member gets.
 
-Memory follows the number of flows and members, never the number of packets: each
-batch is decoded, keyed into the flow table, assigned by every policy, and folded into
-per-member counters and a per-flow bit mask of the members it used.
+Memory follows the number of flows, header signatures and members, never the number of
+packets: each batch is keyed into the flow table (and the signature table), assigned by
+every policy, and folded into per-member counters and a per-flow bit mask of the members
+it used.
 """
 
 from __future__ import annotations
@@ -102,13 +103,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         runs.append((p, assigners, seeds, loads))
     pairs = [(a, ld) for _, assigners, _, loads in runs for a, ld in zip(assigners, loads,
                                                                         strict=True)]
-    ordered = [(a, ld) for a, ld in pairs if a.ordered and not hasattr(a, "route")]
-    if signatures is None:  # one hash per frame is faster frame by frame, from tables
-        signatures = len(pairs) - len(ordered) > 1
-    folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered]
-    apart = [(SignatureHashes(a), ld) for a, ld in pairs
-             if signatures and a.ordered and hasattr(a, "route")]
-    in_order = [(a, ld) for a, ld in pairs if not signatures or (a, ld) in ordered]
+    folded, apart, in_order = _paths(pairs, signatures)
+    apart = [(SignatureHashes(a), ld) for a, ld in apart]
     offload = setup.vlan == "offload"
     sigs = SignatureFold(offload, local) if folded or apart else None
     table, up = FlowTable(), setup.members.up
@@ -160,6 +156,27 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     assumptions = [] if local is not None else [ALL_SENT]
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings)
+
+
+def _paths(pairs: list, signatures: bool | None) -> tuple[list, list, list]:
+    """(assigner, load) pairs split by how they see the frames: (by signature; hashed by
+    signature and routed frame by frame; every frame of the packet tables)."""
+    ordered = [(a, ld) for a, ld in pairs if a.ordered and not hasattr(a, "route")]
+    if signatures is None:  # one hash per frame is faster frame by frame, from tables
+        signatures = len(pairs) - len(ordered) > 1
+    folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered]
+    apart = [(a, ld) for a, ld in pairs if signatures and a.ordered and hasattr(a, "route")]
+    in_order = [(a, ld) for a, ld in pairs if not signatures or (a, ld) in ordered]
+    return folded, apart, in_order
+
+
+def keyed_from_records(policies: Sequence[Policy], setup: Setup, keys: int = DEFAULT_KEYS
+                       ) -> bool:
+    """Whether :func:`analyze` (by default) keys these policies' frames straight from the
+    records; else it decodes them into packet tables."""
+    pairs = [(a, None) for p in policies for a in _assigners(p, setup, keys)[0]]
+    folded, apart, in_order = _paths(pairs, None)
+    return bool(folded or apart) and not in_order
 
 
 def _record_batches(reader: CaptureReader, offload: bool) -> Iterator[Batch]:

@@ -45,7 +45,7 @@ def analyze(
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
                     rr_limit, tlb_dynamic_lb)
     chosen = get_policy(policy)
-    first_run.bond({chosen.family})
+    first_run.bond([chosen], setup, keys)
     result = reading(run_analysis, captures, [chosen], setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(analysis_dict(result, bps, top))

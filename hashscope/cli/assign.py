@@ -52,7 +52,7 @@ def assign(
                     rr_limit, tlb_dynamic_lb)
     chosen = get_policy(policy)
     host = parse_local(local)
-    first_run.bond({chosen.family}, first_run.PACKETS)
+    first_run.bond([chosen], setup, 1, per_packet=True)
     write_assignments(assign_members(captures, chosen, setup, host, on_warning=p.warn),
                       setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []

@@ -35,7 +35,7 @@ def compare(
     """
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed)
-    first_run.bond({q.family for q in applicable_policies(setup)})
+    first_run.bond(applicable_policies(setup), setup, keys)
     result = reading(run_comparison, captures, setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))

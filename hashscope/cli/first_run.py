@@ -9,20 +9,25 @@ ICMP, ...), so the notice can say roughly how long to wait.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 
+from hashscope.analysis.analyze import keyed_from_records
+from hashscope.analysis.records import _keyed_records
 from hashscope.decode.packets import decode_batch, decode_packet
+from hashscope.errors import HashscopeError
 from hashscope.flows.table import packet_keys, record_keys
 from hashscope.hashes.freebsd import fast as freebsd_fast
 from hashscope.hashes.linux import fast as linux_fast
 from hashscope.hashes.ovs.flow import ovs_hash_rows
-from hashscope.hashes.signature import _signature_rows
+from hashscope.hashes.policy import Policy, Setup
 from hashscope.hashes.switches import rows as switch_rows
 from hashscope.jit_cache import compiling
 from hashscope.report.terminal import shows_progress
 
 DECODER = ("the packet decoder", 11, [decode_packet])
 FLOW_KEYS = ("the flow keys", 6, [record_keys])  # with the walkers and the table
-TABLES = ("the packet tables", 8, [decode_batch, packet_keys, _signature_rows])
+TABLES = ("the packet tables", 4, [decode_batch, packet_keys])
+RECORDS = ("the packet keys", 11, [_keyed_records])
 PACKETS = ("the packet tables", 2, [decode_batch])
 SWITCHES = "the switch models"
 #: per policy family
@@ -39,11 +44,15 @@ FAMILIES = {
 }
 
 
-def notice(stages: list[tuple[str, int, list]]) -> None:
-    """On a terminal, say what is about to be compiled and for about how long."""
+def notice(stages: Callable[[], list[tuple[str, int, list]]]) -> None:
+    """On a terminal, say what is about to be compiled and for about how long (``stages``
+    is asked only there)."""
     if not shows_progress():
         return
-    names, seconds = compiling(stages)
+    try:
+        names, seconds = compiling(stages())
+    except HashscopeError:  # a bad setting: the command itself says so, in its turn
+        return
     names = list(dict.fromkeys(names))  # the switch models once
     if names:
         what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -53,10 +62,19 @@ def notice(stages: list[tuple[str, int, list]]) -> None:
 
 def flows() -> None:
     """Before flows."""
-    notice([DECODER, FLOW_KEYS])
+    notice(lambda: [DECODER, FLOW_KEYS])
 
 
-def bond(families: set[str], tables: tuple = TABLES) -> None:
-    """Before analyze or compare over policies of these families (assign: ``tables`` is
-    :data:`PACKETS`)."""
-    notice([DECODER, tables, *(FAMILIES[f] for f in sorted(families) if f in FAMILIES)])
+def bond(policies: Sequence[Policy], setup: Setup, keys: int, per_packet: bool = False
+         ) -> None:
+    """Before analyze or compare over these policies (``per_packet``: assign, which reads
+    packet tables and hashes every frame)."""
+    def stages():
+        if per_packet:
+            reading = PACKETS
+        else:
+            reading = RECORDS if keyed_from_records(policies, setup, keys) else TABLES
+        families = sorted({p.family for p in policies} & set(FAMILIES))
+        return [DECODER, reading, *(FAMILIES[f] for f in families)]
+
+    notice(stages)
