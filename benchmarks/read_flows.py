@@ -29,8 +29,11 @@ import numpy as np
 HEADER = 78  # bytes of each frame taken from its flow's template (the rest is payload)
 
 
-def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Per flow: HEADER bytes of headers, and where the IP total length field sits."""
+def _templates(n_flows: int, rng: np.random.Generator,
+               vlans: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per flow: HEADER bytes of headers, and where the IP total length field sits.
+
+    VLAN ids are drawn from ``vlans`` when given, else from 1..4094."""
     t = np.zeros((n_flows, HEADER), np.uint8)
     kind = rng.choice(3, size=n_flows, p=[0.8, 0.12, 0.08])  # v4 tcp, vlan v4 udp, v6 tcp
     t[:, 0:6] = rng.integers(0, 256, (n_flows, 6), dtype=np.uint8)
@@ -61,8 +64,8 @@ def _templates(n_flows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
 
     vl = kind == 1
     t[vl, 12:14] = (0x81, 0x00)
-    t[vl, 14:16] = (rng.integers(1, 4095, vl.sum()).astype(">u2").view(np.uint8)
-                    .reshape(-1, 2))
+    vid = rng.choice(vlans, vl.sum()) if vlans is not None else rng.integers(1, 4095, vl.sum())
+    t[vl, 14:16] = vid.astype(">u2").view(np.uint8).reshape(-1, 2)
     ipv4(vl, 18, 17, 192)
 
     v6 = kind == 2
@@ -93,10 +96,20 @@ def _tcp_sequence(flow, payload, seq_next):
     return (seq & 0xFFFFFFFF).astype(np.uint32)
 
 
-def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000) -> None:
+# frame mixes: (share of large frames, small frame sizes, VLAN ids or None for any)
+MIXES = {
+    "default": (0.45, (80, 200), None),   # ~660 bytes a frame on average
+    # the speed issue's capture: ~124 bytes a record (10 M packets in ~1.3 GB), 3 VLANs
+    "small": (0.025, (80, 100), np.array([10, 20, 30])),
+}
+
+
+def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000,
+             mix: str = "default") -> None:
+    big_share, (lo, hi), vlans = MIXES[mix]
     rng = np.random.default_rng(seed)
     n_flows = max(1000, packets // 100)
-    tmpl, lenpos, seqpos = _templates(n_flows, rng)
+    tmpl, lenpos, seqpos = _templates(n_flows, rng, vlans)
     seq_next = rng.integers(0, 2**32, n_flows, dtype=np.int64)
     with open(path, "wb") as f:
         # magic, version 2.4, thiszone, sigfigs, snaplen, linktype Ethernet
@@ -106,8 +119,8 @@ def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000) -> N
         while done < packets:
             n = min(chunk, packets - done)
             flow = (n_flows * rng.random(n) ** 3).astype(np.int64)  # heavy tail
-            big = rng.random(n) < 0.45
-            size = np.where(big, rng.integers(1000, 1515, n), rng.integers(80, 200, n))
+            big = rng.random(n) < big_share
+            size = np.where(big, rng.integers(1000, 1515, n), rng.integers(lo, hi, n))
             rec = 16 + size
             off = np.zeros(n, np.int64)
             np.cumsum(rec[:-1], out=off[1:])
@@ -166,6 +179,8 @@ def capture_options(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--packets", type=float, default=6e6)
     ap.add_argument("--capture", type=Path, help="use this capture instead of generating one")
     ap.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out")
+    ap.add_argument("--frames", choices=sorted(MIXES), default="default",
+                    help="frame mix: default (~660 bytes a frame) or small (~110, 3 VLANs)")
     ap.add_argument("--skip-tshark", action="store_true")
     return ap
 
@@ -176,10 +191,11 @@ def bench_capture(args: argparse.Namespace) -> Path:
         cap = args.capture
     else:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        cap = args.workdir / f"bench-{int(args.packets)}.pcap"
+        mix = "" if args.frames == "default" else f"-{args.frames}"
+        cap = args.workdir / f"bench-{int(args.packets)}{mix}.pcap"
         if not cap.exists():
             t0 = time.perf_counter()
-            generate(cap, int(args.packets))
+            generate(cap, int(args.packets), mix=args.frames)
             print(f"generated {cap} in {time.perf_counter() - t0:.1f} s")
     subprocess.run(["cat", str(cap)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
     return cap

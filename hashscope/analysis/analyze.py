@@ -129,14 +129,14 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         obs_bytes += np.bincount(b.iface[sent], weights=b.wirelen[sent],
                                  minlength=64)[:64].astype(np.int64)
         for assigner, load in in_order:
-            _add(load, assigner.assign(b.table), fids, sent, up, b.wirelen)
+            _add(load, assigner.assign(b.table).link, fids, sent, up, b.wirelen)
         if sigs is None:
             continue
         _add_each(folded, waiting, up)
         ts, size = np.ascontiguousarray(b.ts_ns), np.ascontiguousarray(b.wirelen)
         for cache, load in apart:
             cache.extend(sigs.fresh)
-            routed = cache.assigner.route(*cache.frames(sids, hashed, rest), ts, size)
+            routed = cache.assigner.route(cache.frames(sids, hashed, rest), ts, size)
             _add(load, routed, fids, sent, up, size)
     if sigs is not None:
         _add_each(folded, sigs.flush(), up)
@@ -144,7 +144,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         rows, flows, counts, sizes = sigs.rows()
         sent = sent_mask(rows, local)
         for assigner, load in folded:
-            _add(load, assigner.assign(rows), flows, sent, up, sizes, counts)
+            _add(load, assigner.assign(rows).link, flows, sent, up, sizes, counts)
     results = []
     for p, _, seeds, loads in runs:
         results.append(PolicyResult(p, setup if not seeds else setup.with_seed(seeds[0]),
@@ -194,13 +194,14 @@ def _add_each(pairs, frames: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     if frames is not None:
         pk, fids, sent = frames
         for assigner, load in pairs:
-            _add(load, assigner.assign(pk), fids, sent, up, pk["wirelen"])
+            _add(load, assigner.assign(pk).link, fids, sent, up, pk["wirelen"])
 
 
-def _add(load: LinkLoad, a: Assignment, fids: np.ndarray, sent: np.ndarray, up: np.ndarray,
+def _add(load: LinkLoad, link: np.ndarray, fids: np.ndarray, sent: np.ndarray, up: np.ndarray,
          size: np.ndarray, count: np.ndarray | None = None) -> None:
-    a.link[~sent] = LINK_NOT_SENT
-    load.add(fids, a, up, size, count)
+    """Add frames to a policy's load, given their members (the array is written to)."""
+    link[~sent] = LINK_NOT_SENT
+    load.add(fids, link, up, size, count)
 
 
 def compare(paths: Sequence[str], setup: Setup, local: LocalHost | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hashscope.hashes.policy import Assignment
 from hashscope.members import LINK_ALL, LINK_UNKNOWN
 
 
@@ -50,7 +49,7 @@ class LinkLoad:
         self.unknown_bytes = 0
         self.flow_links = np.zeros(1024, np.uint64) if track_flows else None
 
-    def add(self, fids: np.ndarray, a: Assignment, up: np.ndarray, size: np.ndarray,
+    def add(self, fids: np.ndarray, link: np.ndarray, up: np.ndarray, size: np.ndarray,
             count: np.ndarray | None = None) -> None:
         """Add frames (or header signatures standing for ``count`` frames each, of ``size``
         bytes in all) with their flow indices (-1: not decoded, not counted)."""
@@ -61,7 +60,7 @@ class LinkLoad:
                 grown[: len(self.flow_links)] = self.flow_links
                 self.flow_links = grown
         unknown = np.zeros(2, np.int64)
-        _fold(np.ascontiguousarray(a.link, np.int64), np.ascontiguousarray(fids, np.int64),
+        _fold(np.ascontiguousarray(link, np.int64), np.ascontiguousarray(fids, np.int64),
               np.ascontiguousarray(size, np.int64),
               np.zeros(0, np.int64) if count is None else np.ascontiguousarray(count, np.int64),
               np.flatnonzero(up), self.packets, self.bytes, unknown,

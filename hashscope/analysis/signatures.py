@@ -98,28 +98,25 @@ class SignatureFold:
 
 
 class SignatureHashes:
-    """The hash of every signature under one ordered assigner whose hash is stateless
-    (``hash``, ``route``: OVS's buckets), so that its frames are routed in order without
+    """The bucket of every signature under one ordered assigner whose hash is stateless
+    (``buckets``, ``route``: OVS's), so that its frames are routed in order without
     being hashed one by one."""
 
     def __init__(self, assigner):
         self.assigner = assigner
-        self.h = np.empty(0, np.uint32)
-        self.valid = np.empty(0, bool)
+        self.bucket = np.empty(0, np.int16)
 
     def extend(self, rows: np.ndarray) -> None:
         """Hash the rows of new signatures (:attr:`SignatureFold.fresh`)."""
         if len(rows):
-            h, valid = self.assigner.hash(rows)
-            self.h = np.concatenate([self.h, h])
-            self.valid = np.concatenate([self.valid, valid])
+            self.bucket = np.concatenate([self.bucket, self.assigner.buckets(rows)])
 
-    def frames(self, sids: np.ndarray, hashed: np.ndarray, rest: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(hash, valid) of every frame of a batch: by signature where it has one, else
-        from ``rest``, the rows of the others."""
-        h, valid = np.empty(len(sids), np.uint32), np.empty(len(sids), bool)
-        h[hashed], valid[hashed] = self.h[sids[hashed]], self.valid[sids[hashed]]
-        if len(rest):
-            h[~hashed], valid[~hashed] = self.assigner.hash(rest)
-        return h, valid
+    def frames(self, sids: np.ndarray, hashed: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """The bucket (-1: none) of every frame of a batch: by signature where it has one,
+        else from ``rest``, the rows of the others."""
+        if not len(rest):  # every frame has a signature (the usual batch): one gather
+            return self.bucket[sids]
+        bucket = np.empty(len(sids), np.int16)
+        bucket[hashed] = self.bucket[sids[hashed]]
+        bucket[~hashed] = self.assigner.buckets(rest)
+        return bucket

@@ -116,9 +116,9 @@ class Policy:
 class UpMembers:
     """A model that spreads over the members that are up: its link i is the i-th of them.
 
-    ``bond``, for an ordered model whose hash is stateless (OVS's buckets): its ``hash``
-    and ``route`` are offered apart (:meth:`hash`, :meth:`route`), so that the analysis
-    can hash once per header signature and route every frame in order.
+    ``bond``, for an ordered model whose hash is stateless (OVS's buckets): its
+    ``buckets`` and ``route`` are offered apart (:meth:`buckets`, :meth:`route`), so that
+    the analysis can hash once per header signature and route every frame in order.
     """
 
     def __init__(self, setup: Setup, run, ordered: bool = False, bond=None):
@@ -127,7 +127,7 @@ class UpMembers:
         self.identity = bool((self.usable == np.arange(len(self.usable))).all())
         self.run = run  # packets -> (hash, valid, link among the usable members)
         if bond is not None:
-            self.hash, self._route = bond.hash, bond.route
+            self.buckets, self._route = bond.buckets, bond.route
 
     def assign(self, packets: np.ndarray) -> Assignment:
         n = len(packets)
@@ -136,15 +136,18 @@ class UpMembers:
                               np.full(n, -1, dtype=np.int64))
         return self._members(*self.run(packets))
 
-    def route(self, h: np.ndarray, valid: np.ndarray, ts: np.ndarray, wirelen: np.ndarray
-              ) -> Assignment:
-        """The members of frames given their hashes, times and sizes, in capture order."""
+    def route(self, bucket: np.ndarray, ts: np.ndarray, wirelen: np.ndarray) -> np.ndarray:
+        """The members (-1: none) of frames given their buckets (:meth:`buckets`), times
+        and sizes, in capture order."""
         if len(self.usable) == 0:
-            return Assignment(h, np.zeros(len(h), bool), np.full(len(h), -1, dtype=np.int64))
-        return self._members(h, valid, self._route(h, valid, ts, wirelen))
+            return np.full(len(ts), -1, dtype=np.int64)
+        return self._links(self._route(bucket, ts, wirelen))
 
     def _members(self, h, valid, link) -> Assignment:
+        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool), self._links(link))
+
+    def _links(self, link) -> np.ndarray:
         link = np.asarray(link, dtype=np.int64)
         if not self.identity:  # (all up, or only the last ones down: link i is member i)
             link = np.where(link >= 0, self.usable[np.clip(link, 0, None)], -1)
-        return Assignment(np.asarray(h, np.uint32), np.asarray(valid, bool), link)
+        return link

@@ -49,8 +49,28 @@ def open_output(output: Path | None, binary: bool = False) -> Iterator[TextIO | 
 def machine_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The flow table as written to CSV/JSON/Parquet: the ethertype as hex text."""
     out = df.copy()
-    out["ethertype"] = out["ethertype"].map(lambda t: f"0x{t:04x}")
+    codes, types = pd.factorize(out["ethertype"])  # a few distinct ethertypes
+    out["ethertype"] = np.array([f"0x{t:04x}" for t in types] or [""])[codes]
     return out
+
+
+def _write_csv(frame: pd.DataFrame, out: TextIO) -> None:
+    """``frame`` as CSV, as pandas writes it (quotes only where a value needs them), by
+    pyarrow's CSV writer, which is 10 times faster; pandas for a frame with a value that
+    needs quoting (a comma in an interface name), which pyarrow would quote everywhere."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    buf = pa.BufferOutputStream()
+    try:
+        pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buf,
+                         pa_csv.WriteOptions(quoting_style="none", include_header=False))
+    except pa.ArrowInvalid:
+        frame.to_csv(out, index=False)
+        return
+    out.write(",".join(frame.columns) + "\n")
+    out.flush()
+    out.buffer.write(memoryview(buf.getvalue()))
 
 
 def write_flows(result: FlowResult, fmt: str, output: Path | None, top: int) -> None:
@@ -71,7 +91,7 @@ def write_flows(result: FlowResult, fmt: str, output: Path | None, top: int) -> 
             for col in ("first", "last"):  # ISO 8601 to the microsecond, in one numpy pass
                 us = frame[col].dt.tz_localize(None).to_numpy().astype("datetime64[us]")
                 frame[col] = np.char.add(np.datetime_as_string(us, unit="us"), "Z")
-            frame.to_csv(out, index=False)
+            _write_csv(frame, out)
         else:
             machine_frame(result.flows).to_json(out, orient="records", date_format="iso",
                                                 date_unit="ns", indent=1)

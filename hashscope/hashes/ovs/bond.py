@@ -142,23 +142,29 @@ def bond_rebalance(member: np.ndarray, tx: np.ndarray, n_links: int, rebalancer:
     tx //= 2  # exponentially weighted moving average, weight 1/2
 
 
+def bucket_of(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The bucket (hash & 0xFF) of each hash, -1 where it is not valid (int16)."""
+    return np.where(valid, (h & (BOND_BUCKETS - 1)).astype(np.int16), np.int16(-1))
+
+
 @njit(cache=True, nogil=True)
-def route_rows(ts, wirelen, h, valid, i, now, due, has_due, member, tx, rr, n_links, link):
+def route_rows(ts, wirelen, bucket, i, now, due, has_due, member, tx, rr, n_links, link):
     """Route packets from ``i`` on, in order, until a rebalancing run is due.
 
     Time is the running maximum of ``ts`` from ``now``; the packets stop at the first
-    whose time reaches ``due`` (if ``has_due``). A valid packet's bucket (hash & 0xFF)
-    gives its member in ``link`` (-1 for the others) and gets its ``wirelen`` added to
-    ``tx``; a bucket used for the first time (member -1) takes member ``rr`` mod n, then
-    ``rr`` + 1 (round robin), unless ``rr`` < 0. Returns (where it stopped, time, rr).
+    whose time reaches ``due`` (if ``has_due``). A valid packet's bucket (:func:`bucket_of`;
+    -1: not valid) gives its member in ``link`` (-1 for the others) and gets its
+    ``wirelen`` added to ``tx``; a bucket used for the first time (member -1) takes member
+    ``rr`` mod n, then ``rr`` + 1 (round robin), unless ``rr`` < 0. Returns (where it
+    stopped, time, rr).
     """
     n = ts.shape[0]
     while i < n:
         now = max(now, ts[i])
         if has_due and now >= due:
             return i, now, rr
-        if valid[i]:
-            b = np.int64(h[i] & np.uint32(BOND_BUCKETS - 1))
+        b = np.int64(bucket[i])
+        if b >= 0:
             if member[b] < 0 and rr >= 0:
                 member[b] = rr % n_links
                 rr += 1
@@ -212,31 +218,36 @@ class OvsBond:
             raise NotImplementedError
         return hash_packets(packets, self.which, self.basis, self.flavour)
 
+    def buckets(self, packets: np.ndarray) -> np.ndarray:
+        """The bucket of each packet (int16; -1: not valid): a function of its headers."""
+        return bucket_of(*self.hash(packets))
+
     def assign(self, packets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hash uint32, valid bool, link int64; -1 where not valid) for the next batch."""
         if self.which is None:
             raise NotImplementedError
         h, valid, ts, wirelen = hash_packets_timed(packets, self.which, self.basis,
                                                    self.flavour)
-        return h, valid, self.route(h, valid, ts, wirelen)
+        return h, valid, self.route(bucket_of(h, valid), ts, wirelen)
 
-    def route(self, h: np.ndarray, valid: np.ndarray, ts: np.ndarray, wirelen: np.ndarray
-              ) -> np.ndarray:
-        """The members (int64; -1 where not valid) of the next frames, given their hashes,
-        times and sizes, in capture order: the buckets and rebalancing are ordered."""
-        link = np.empty(len(h), np.int64)
-        if not len(h):
+    def route(self, bucket: np.ndarray, ts: np.ndarray, wirelen: np.ndarray) -> np.ndarray:
+        """The members (int64; -1 where not valid) of the next frames, given their buckets
+        (:meth:`buckets`), times and sizes, in capture order: the buckets' members and
+        the rebalancing are ordered."""
+        n = len(bucket)
+        link = np.empty(n, np.int64)
+        if not n:
             return link
         if self.next_rebalance is None and self.interval:
             self.next_rebalance = max(int(ts[0]), self._now) + self.interval
         i = 0
-        while i < len(h):
+        while i < n:
             due = self.next_rebalance or 0
-            i, now, self.rr = route_rows(ts, wirelen, h, valid, i, self._now, due,
+            i, now, self.rr = route_rows(ts, wirelen, bucket, i, self._now, due,
                                          bool(self.interval), self.member, self.tx_bytes,
                                          self.rr, self.n_links, link)
             self._now = int(now)
-            if i < len(h):
+            if i < n:
                 self._rebalance_until(self._now)
         return link
 
