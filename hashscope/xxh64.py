@@ -17,19 +17,19 @@ P4 = np.uint64(0x85EBCA77C2B2AE63)
 P5 = np.uint64(0x27D4EB2F165667C5)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _rotl(x, r):
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _round(acc, lane):
     acc = acc + lane * P2
     acc = _rotl(acc, 31)
     return acc * P1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _merge(acc, val):
     acc = acc ^ _round(np.uint64(0), val)
     return acc * P1 + P4

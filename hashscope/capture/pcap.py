@@ -53,7 +53,7 @@ def parse_header(head: bytes) -> PcapHeader:
                       linktype)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def u32(buf, pos, big):
     """The 32-bit unsigned field at ``pos`` in the file's byte order (``big``: big-endian),
     as every pcap and pcapng header and block length is stored."""

@@ -24,17 +24,17 @@ from hashscope.hashes.switches import rows as switch_rows
 from hashscope.jit_cache import compiling
 from hashscope.report.terminal import shows_progress
 
-DECODER = ("the packet decoder", 11, [decode_packet])
-FLOW_KEYS = ("the flow keys", 6, [record_keys])  # with the walkers and the table
+DECODER = ("the packet decoder", 6, [decode_packet])
+FLOW_KEYS = ("the flow keys", 3, [record_keys])  # with the walkers and the table
 TABLES = ("the packet tables", 4, [decode_batch, packet_keys])
-RECORDS = ("the packet keys", 11, [_keyed_records])
+RECORDS = ("the packet keys", 8, [_keyed_records])
 PACKETS = ("the packet tables", 2, [decode_batch])
 SWITCHES = "the switch models"
 #: per policy family
 FAMILIES = {
-    "linux": ("the Linux hash", 10, [linux_fast.fast_hash]),
+    "linux": ("the Linux hash", 12, [linux_fast.fast_hash]),
     "freebsd": ("the FreeBSD hash", 8, [freebsd_fast.fast_hash]),
-    "ovs": ("the Open vSwitch hashes", 6, [ovs_hash_rows]),
+    "ovs": ("the Open vSwitch hashes", 5, [ovs_hash_rows]),
     "cisco": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),
     "hp-bl": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),
     "hp-gbe2c": (SWITCHES, 1, [switch_rows.xor_low_bits_rows]),

@@ -9,22 +9,22 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def be16(b, p):
     return (np.int64(b[p]) << 8) | np.int64(b[p + 1])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def be32(b, p):
     return (np.int64(b[p]) << 24) | (np.int64(b[p + 1]) << 16) | (np.int64(b[p + 2]) << 8) | \
         np.int64(b[p + 3])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def be48(b, p):
     return (np.uint64(be16(b, p)) << np.uint64(32)) | np.uint64(be32(b, p + 2))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def be64(b, p):
     return (np.uint64(be32(b, p)) << np.uint64(32)) | np.uint64(be32(b, p + 4))

@@ -155,7 +155,7 @@ def hash_remaining(packets: np.ndarray, out: np.ndarray, valid: np.ndarray, kern
 
 # ---- readers over a frame handle f = (bytes, known, shift, length, miss) ------------------
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def has(f, k, n):
     """The kernel's __skb_header_pointer / pskb_may_pull test: bytes k..k+n are in the frame."""
     return k >= 0 and k + n <= f[3]

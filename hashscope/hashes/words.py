@@ -15,14 +15,14 @@ from numba import njit
 M32 = np.uint64(0xFFFFFFFF)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bswap16(x):
     """The x86 load of a 2-byte network-order field (a port, an EtherType)."""
     x = np.uint64(x) & np.uint64(0xFFFF)
     return ((x & np.uint64(0xFF)) << np.uint64(8)) | (x >> np.uint64(8))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bswap32(x):
     """The x86 load of 4 network-order bytes (an IPv4 address, a port pair, an SPI)."""
     x = np.uint32(x)
@@ -30,7 +30,7 @@ def bswap32(x):
         | ((x >> np.uint32(8)) & np.uint32(0xFF00)) | (x >> np.uint32(24))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bswap64(x):
     """The x86 load of 8 network-order bytes (half of an IPv6 address)."""
     x = np.uint64(x)

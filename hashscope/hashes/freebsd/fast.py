@@ -40,7 +40,7 @@ from .headers import FNV_32_PRIME, HASH_L2, HASH_L3, HASH_L4
 SKIP, MACS_ONLY, IPV4, IPV6 = 0, 1, 2, 3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def feed(h, v, nbytes, fnv):
     """fnv_32_buf / hash32_buf over the ``nbytes`` bytes of ``v``, most significant first.
 

@@ -52,7 +52,7 @@ LAYERS = {"l2": HASH_L2, "l3": HASH_L3, "l4": HASH_L4}
 VARIANTS = ("fnv", "djb")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def hash_step(h, c, fnv):
     """One byte of fnv_32_buf (sys/sys/fnv_hash.h) or of hash32_buf (sys/sys/hash.h)."""
     if fnv:

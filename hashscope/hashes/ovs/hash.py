@@ -36,7 +36,7 @@ def _crc32c_table() -> np.ndarray:
 CRC32C = _crc32c_table()
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def rotl32(x, r):
     x = np.uint64(x) & M32
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & M32
@@ -54,7 +54,7 @@ def crc32c(h, data, nbytes):
     return h
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mhash_add(h, d):
     """mhash_add (lib/hash.h): one Murmur3 body step. (2.5.3 also multiplies when d == 0;
     newer OVS skips it: the result is the same.)"""
@@ -63,7 +63,7 @@ def mhash_add(h, d):
     return (rotl32(h, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & M32
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mhash_finish(h):
     """mhash_finish (lib/hash.h): the Murmur3 fmix32."""
     h = np.uint64(h) & M32
@@ -72,7 +72,7 @@ def mhash_finish(h):
     return h ^ (h >> np.uint64(16))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def hash_add(h, d, sse42):
     """hash_add (lib/hash.h): fold the 32-bit word d into h."""
     if sse42:
@@ -80,7 +80,7 @@ def hash_add(h, d, sse42):
     return mhash_add(h, d)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def hash_add64(h, d, sse42):
     """hash_add64 (lib/hash.h): the 64-bit word d, low half first (generic) or as 8 CRC
     bytes (SSE4.2): both follow the word's little-endian memory order."""
@@ -90,7 +90,7 @@ def hash_add64(h, d, sse42):
     return mhash_add(mhash_add(h, d & M32), d >> np.uint64(32))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def hash_finish(h, final, sse42):
     """hash_finish (lib/hash.h). Generic: fmix32(h ^ final). SSE4.2:
     x = crc32c_u64(h, final) * 0x805204f3 (low 32 bits), x ^ (x >> 16)."""
@@ -160,7 +160,7 @@ def hash_mac(mac, vid, basis: int, flavour: str = "generic") -> np.ndarray:
 
 # -- Bob Jenkins lookup3 as in lib/jhash.c ----------------------------------------------
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def jhash_mix(a, b, c):
     """jhash_mix (lib/jhash.c)."""
     a = ((a - c) & M32) ^ rotl32(c, 4)
@@ -178,7 +178,7 @@ def jhash_mix(a, b, c):
     return a, b, c
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def jhash_final(a, b, c):
     """jhash_final (lib/jhash.c)."""
     c = ((c ^ b) - rotl32(b, 14)) & M32
