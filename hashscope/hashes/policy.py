@@ -60,6 +60,9 @@ class Setup:
     packets_per_slave: int = 1  #: Linux balance-rr
     rr_limit: int = 1  #: FreeBSD roundrobin stride
     tlb_dynamic_lb: bool = True  #: Linux balance-tlb/alb
+    rebalance_interval_ms: int = 10_000  #: OVS other_config:bond-rebalance-interval
+    #: (ts_ns, member index, up) of the links that went down or came up (OVS bonds)
+    link_events: tuple[tuple[int, int, bool], ...] = ()
     extra: dict = field(default_factory=dict)
 
     def with_seed(self, seed: int) -> Setup:

@@ -7,7 +7,9 @@ Runs inside the lab's far namespace. Each frame leaves when its capture timestam
 counted from the first frame's, is reached; a frame captured shorter than it was on
 the wire (the committed inputs keep 128 bytes) is padded with zeros to its original
 length, so the switch counts the bytes the capture says. ``--log`` gets one line per
-command: its offset and when it really ran. Standard library only.
+command: its offset, when it really ran (seconds after the first frame) and the wall
+clock then (Unix seconds, the clock the captures are stamped with). Standard library
+only.
 """
 from __future__ import annotations
 
@@ -43,15 +45,16 @@ def main() -> None:
             at, cmd = events.pop(0)
             _wait(start + at)
             subprocess.run(shlex.split(cmd), check=True)
-            done.append((at, time.monotonic() - start, cmd))
+            done.append((at, time.monotonic() - start, time.time(), cmd))
         _wait(start + due)
         s.send(data + b"\0" * (orig - len(data)))
     for at, cmd in events:
         _wait(start + at)
         subprocess.run(shlex.split(cmd), check=True)
-        done.append((at, time.monotonic() - start, cmd))
+        done.append((at, time.monotonic() - start, time.time(), cmd))
     if args.log:
-        Path(args.log).write_text("".join(f"{a:.3f} {r:.3f} {c}\n" for a, r, c in done))
+        Path(args.log).write_text("".join(f"{a:.3f} {r:.3f} {w:.6f} {c}\n"
+                                          for a, r, w, c in done))
 
 
 def _wait(when: float) -> None:

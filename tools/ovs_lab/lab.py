@@ -17,8 +17,9 @@ Each scenario writes captures/ovs/NAME/: input.pcap (what was injected, from
 inputs.py), one pcap per member (MEMBER.pcap), merged.pcapng (the members' frames
 in time order, one interface each), bond_show_before.txt and bond_show_after.txt
 (``ovs-appctl bond/show``), bond_hash.csv (``ovs-appctl bond/hash`` for every source
-MAC and VLAN in the captures), events.txt (the timed commands and when they ran) and
-scenario.json.
+MAC and VLAN in the captures), rebalance_moves.txt (ovs-vswitchd's log lines of every
+bucket bond_rebalance moved, stamped with the captures' clock), events.txt (the timed
+commands and when they ran) and scenario.json.
 
 Standard library only. Needs root; installs openvswitch-switch (and tshark for
 dumpcap) with apt-get when missing. No frame leaves the lab's namespaces.
@@ -123,6 +124,8 @@ def run(name: str) -> dict:
             c.send_signal(2)
             c.wait()
         version = sw.version()
+        moves = [ln for ln in (sw.dir / "ovs-vswitchd.log").read_text().splitlines()
+                 if "bond bond0: shift" in ln]
         captured = {m: read_pcap(out / f"{m}.pcap") for m in members}
         macs = sorted({_mac_vlan(fr[2]) for m in members for fr in captured[m]}
                       | {_mac_vlan(fr[2]) for fr in read_pcap(out / "input.pcap")})
@@ -134,6 +137,7 @@ def run(name: str) -> dict:
     (out / "bond_show_before.txt").write_text(before)
     (out / "bond_show_after.txt").write_text(after)
     (out / "bond_hash.csv").write_text("\n".join(hashes) + "\n")
+    (out / "rebalance_moves.txt").write_text("".join(ln + "\n" for ln in moves))
     records = sorted(((i, s, us, data, orig) for i, m in enumerate(members)
                       for s, us, data, orig in captured[m]), key=lambda r: (r[1], r[2], r[0]))
     write_pcapng(out / "merged.pcapng", members, records)
@@ -144,8 +148,7 @@ def run(name: str) -> dict:
         "description": sc["description"], "input": "input.pcap",
         "member_captures": {m: f"{m}.pcap" for m in members}, "merged": "merged.pcapng",
         "active_member_before": active,
-        "events": [{"at_s": at, "link": member if member != "active" else active, "set": what}
-                   for at, what, member in sc.get("events", [])],
+        "events": _events(out / "events.txt"),
         "packets": len(read_pcap(out / "input.pcap")),
         "packets_per_member": {m: len(captured[m]) for m in members},
         "source": "tools/ovs_lab/lab.py",
@@ -153,6 +156,18 @@ def run(name: str) -> dict:
     (out / "scenario.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"{name}: {meta['packets']} frames in, per member {meta['packets_per_member']}")
     return meta
+
+
+def _events(path: Path) -> list[dict]:
+    """The timed commands as they ran: the member, up or down, and the wall clock (the
+    captures' clock) in Unix nanoseconds."""
+    out = []
+    for line in path.read_text().splitlines():
+        at, _, wall, *cmd = line.split()
+        # "ip link set eth1-far down"
+        out.append({"at_s": float(at), "member": cmd[3].removesuffix("-far"), "set": cmd[4],
+                    "ts_ns": round(float(wall) * 1e9)})
+    return out
 
 
 def _far_mac(i: int) -> str:
