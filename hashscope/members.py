@@ -83,3 +83,34 @@ def parse_links(links: str | int | None, down: Sequence[str] = (), default: int 
                 raise SetupError("down", f"{{option}} {name!r}: not a member of "
                                          f"{','.join(names)}")
     return Members(names, frozenset(marked))
+
+
+def parse_link_events(texts: Sequence[str], members: Members
+                      ) -> tuple[tuple[int, int, bool], ...]:
+    """``NAME:down@TIME`` / ``NAME:up@TIME`` (repeatable) as (ts_ns, member index, up),
+    in time order. TIME: Unix seconds (``1796128935.809``) or ISO 8601 in UTC
+    (``2026-12-01T12:42:15.809Z``), the clock the captures are stamped with."""
+    index = {name: i for i, name in enumerate(members.names)}
+    out = []
+    for text in texts:
+        name, _, rest = str(text).partition(":")
+        state, _, when = rest.partition("@")
+        if name not in index or state not in ("down", "up") or not when:
+            raise SetupError("link_event", f"{{option}} {text!r}: MEMBER:down@TIME or "
+                                           f"MEMBER:up@TIME with a member of "
+                                           f"{','.join(members.names)}")
+        out.append((_time_ns(when, text), index[name], state == "up"))
+    return tuple(sorted(out))
+
+
+def _time_ns(when: str, text: str) -> int:
+    try:
+        return round(float(when) * 1e9)
+    except ValueError:
+        pass
+    try:
+        t = np.datetime64(when.rstrip("Zz"), "ns")
+    except ValueError:
+        raise SetupError("link_event", f"{{option}} {text!r}: the time is neither Unix "
+                                       "seconds nor ISO 8601") from None
+    return int(t.astype(np.int64))

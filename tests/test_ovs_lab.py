@@ -157,3 +157,32 @@ def test_balance_tcp_userspace_dp_hash_is_exact():
     table_lookup = learn_buckets(np.where(ip, TcpBond(4).buckets(pk), -1), pk["iface"])
     assert userspace.consistent and userspace.used > 40
     assert not table_lookup.consistent
+
+
+def test_assign_follows_a_failover_given_on_the_command_line(monkeypatch, capsys):
+    """active-backup through the CLI: --links with the active member first and the
+    failover as --link-event in ISO 8601: every frame on its real member."""
+    meta, pk = scenario("active-backup")
+    active = meta["active_member_before"]
+    other = next(m for m in meta["members"] if m != active)
+    ev = meta["events"][0]
+    when = np.datetime_as_string(np.datetime64(ev["ts_ns"], "ns"), unit="us") + "Z"
+    code, out, err = run_main(monkeypatch, capsys, "assign", LAB / "active-backup" /
+                              "merged.pcapng", "-p", "ovs:active-backup", "--links",
+                              f"{active},{other}", "--link-event", f"{ev['member']}:down@{when}",
+                              "--format", "csv")
+    assert code == 0, err
+    got = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    assert (got["member"].to_numpy() == np.array(meta["members"])[pk["iface"]]).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--link-event", "eth9:down@1"], "--link-event 'eth9:down@1': MEMBER:down@TIME"),
+    (["--link-event", "eth0:sideways@1"], "MEMBER:down@TIME or MEMBER:up@TIME"),
+    (["--link-event", "eth0:down@noon"], "neither Unix seconds nor ISO 8601"),
+    (["--rebalance-interval", "-1"], "--rebalance-interval -1: milliseconds"),
+])
+def test_bad_link_events_are_one_line(monkeypatch, capsys, args, message):
+    code, out, err = run_main(monkeypatch, capsys, "assign", LAB / "slb-short" / "input.pcap",
+                              "-p", "ovs:balance-slb", "--links", "eth0,eth1", *args)
+    assert code != 0 and message in err and len(err.strip().splitlines()) == 1, err

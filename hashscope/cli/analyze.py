@@ -25,6 +25,7 @@ def analyze(
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
     rr_limit: p.RRLimit = 1, tlb_dynamic_lb: p.DynLB = 1,
+    rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
     link_speed: Annotated[str | None, typer.Option(
         help="Member speed (1G, 10G, 100M): prints the best aggregate throughput.")] = None,
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 32,
@@ -43,7 +44,7 @@ def analyze(
     """
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
-                    rr_limit, tlb_dynamic_lb)
+                    rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
     chosen = get_policy(policy)
     first_run.bond([chosen], setup, keys)
     result = reading(run_analysis, captures, [chosen], setup, parse_local(local), keys)

@@ -29,6 +29,7 @@ def assign(
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
     rr_limit: p.RRLimit = 1, tlb_dynamic_lb: p.DynLB = 1,
+    rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
     fmt: Annotated[AssignFormat, typer.Option("--format", "-f")] = AssignFormat.csv,
     output: p.Output = None,
 ) -> None:
@@ -49,7 +50,7 @@ def assign(
     if fmt is AssignFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
-                    rr_limit, tlb_dynamic_lb)
+                    rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
     chosen = get_policy(policy)
     host = parse_local(local)
     first_run.bond([chosen], setup, 1, per_packet=True)

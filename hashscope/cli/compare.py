@@ -21,6 +21,7 @@ def compare(
     captures: p.Captures, links: p.Links = None, down: p.Down = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None,
+    rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
     link_speed: Annotated[str | None, typer.Option(help="Member speed, e.g. 1G.")] = None,
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 16,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
@@ -34,7 +35,8 @@ def compare(
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
     """
     bps = parse_speed(link_speed) if link_speed else None
-    setup = p.setup(links, down, None, vlan, kernel, freebsd, seed)
+    setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,
+                    rebalance=rebalance_interval, link_events=link_event)
     first_run.bond(applicable_policies(setup), setup, keys)
     result = reading(run_comparison, captures, setup, parse_local(local), keys)
     if fmt is p.Report.json:

@@ -46,6 +46,14 @@ Local = Annotated[list[str] | None, typer.Option(
 PerSlave = Annotated[int, typer.Option(help="Linux balance-rr packets_per_slave.")]
 RRLimit = Annotated[int, typer.Option(help="FreeBSD roundrobin rr_limit.")]
 DynLB = Annotated[int, typer.Option(help="Linux balance-tlb/alb tlb_dynamic_lb (0 or 1).")]
+Rebalance = Annotated[int, typer.Option(
+    "--rebalance-interval", metavar="MS",
+    help="OVS other_config:bond-rebalance-interval in ms (0: none; XAPI sets 1800000 "
+         "on non-LACP bonds).")]
+LinkEvent = Annotated[list[str] | None, typer.Option(
+    "--link-event", metavar="MEMBER:down|up@TIME",
+    help="A member's link went down or up at TIME (Unix seconds or ISO 8601 UTC, the "
+         "captures' clock), as ovs-vswitchd.log says: OVS bonds follow it. Repeatable.")]
 
 
 class Report(StrEnum):
@@ -59,10 +67,10 @@ def option_name(setting: str) -> str:
 
 
 def setup(links, down, mode, vlan: Vlan, kernel, freebsd, seed, per_slave=1, rr_limit=1,
-          dyn_lb=1) -> Setup:
+          dyn_lb=1, rebalance=10_000, link_events=None) -> Setup:
     """The bond the options describe."""
     return make_setup(links, down or (), vlan.value, kernel, mode, seed, freebsd, per_slave,
-                      rr_limit, dyn_lb)
+                      rr_limit, dyn_lb, rebalance, link_events or ())
 
 
 def defaults(links, mode, kernel, family: str | None) -> list[str]:

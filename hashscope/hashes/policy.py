@@ -21,7 +21,7 @@ import numpy as np
 
 from hashscope.errors import SetupError
 from hashscope.hashes.linux.eras import CURRENT, KernelProfile, kernel_profile
-from hashscope.members import Members, parse_links
+from hashscope.members import Members, parse_link_events, parse_links
 
 
 @dataclass
@@ -86,15 +86,23 @@ def make_setup(links: str | int | None = None, down: Sequence[str] = (), vlan: s
                kernel: str | None = None, mode: str | None = None,
                seed: str | int | None = None, freebsd: str = "14.0",
                packets_per_slave: int = 1, rr_limit: int = 1,
-               tlb_dynamic_lb: int = 1) -> Setup:
+               tlb_dynamic_lb: int = 1, rebalance_interval: int = 10_000,
+               link_events: Sequence[str] = ()) -> Setup:
     """A :class:`Setup` from the settings as a user gives them: ``links`` a count or names
     (see :func:`hashscope.members.parse_links`), ``kernel`` a version, ``seed`` a number
-    or its text, ``tlb_dynamic_lb`` 0 or 1. Raises SetupError naming the bad setting."""
+    or its text, ``tlb_dynamic_lb`` 0 or 1, ``rebalance_interval`` in ms (OVS),
+    ``link_events`` as :func:`hashscope.members.parse_link_events` reads them. Raises
+    SetupError naming the bad setting."""
     key = parse_seed(seed)
     if tlb_dynamic_lb not in (0, 1):
         raise SetupError("tlb_dynamic_lb", "{option}: 0 or 1")
-    return Setup(parse_links(links, down or ()), vlan, kernel_profile(kernel), mode, key,
-                 freebsd, packets_per_slave, rr_limit, bool(tlb_dynamic_lb))
+    if rebalance_interval < 0:
+        raise SetupError("rebalance_interval", f"{{option}} {rebalance_interval}: "
+                                               "milliseconds, 0 for none")
+    members = parse_links(links, down or ())
+    return Setup(members, vlan, kernel_profile(kernel), mode, key, freebsd,
+                 packets_per_slave, rr_limit, bool(tlb_dynamic_lb), rebalance_interval,
+                 parse_link_events(link_events or (), members))
 
 
 @dataclass(frozen=True)
