@@ -117,7 +117,7 @@ def build(name: str, path: Path) -> None:
     elif name == "active-backup":
         frames = chatter(rng, vms(20), 4.0, 20)
     elif name == "lacp-balance-tcp":
-        frames = tcp_streams(rng, vms(8, vlan_every=0), 3.0, 64, 12)
+        frames = tcp_streams(rng, vms(8, vlan_every=0), 3.0, 512, 4)
     else:
         raise SystemExit(f"ovs_lab: no input for scenario {name!r}")
     frames.sort(key=lambda f: f[0])

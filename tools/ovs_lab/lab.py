@@ -18,8 +18,11 @@ inputs.py), one pcap per member (MEMBER.pcap), merged.pcapng (the members' frame
 in time order, one interface each), bond_show_before.txt and bond_show_after.txt
 (``ovs-appctl bond/show``), bond_hash.csv (``ovs-appctl bond/hash`` for every source
 MAC and VLAN in the captures), rebalance_moves.txt (ovs-vswitchd's log lines of every
-bucket bond_rebalance moved, stamped with the captures' clock), events.txt (the timed
-commands and when they ran) and scenario.json.
+bucket bond_rebalance moved, stamped with the captures' clock), bond_log.txt (all of
+its bond lines: members enabled and disabled, the active member), commands.json (the
+timed commands and when they ran) and scenario.json, whose ``enabled_order`` (the
+order the bond enabled its members: its round robin's) and ``events`` (members
+disabled and enabled while the frames ran, to the millisecond) come from that log.
 
 Standard library only. Needs root; installs openvswitch-switch (and tshark for
 dumpcap) with apt-get when missing. No frame leaves the lab's namespaces.
@@ -27,11 +30,13 @@ dumpcap) with apt-get when missing. No frame leaves the lab's namespaces.
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import re
 import struct
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from inputs import build
@@ -64,8 +69,8 @@ SCENARIOS = {
         mode="balance-tcp", members=["eth0", "eth1", "eth2", "eth3"], lacp=True,
         rebalance_ms=10_000,
         description="balance-tcp with LACP (active, fast) negotiated with a second Open "
-                    "vSwitch as the partner, userspace datapath: 64 TCP streams from 8 "
-                    "VMs within 3 s"),
+                    "vSwitch as the partner, userspace datapath: 512 TCP streams from 8 "
+                    "VMs within 3 s (most buckets hold several)"),
 }
 
 
@@ -111,7 +116,7 @@ def run(name: str) -> dict:
                 for i, m in enumerate(members)]
         time.sleep(2)
         inject = [sys.executable, str(HERE / "inject.py"), str(out / "input.pcap"),
-                  "inj-far", "--log", str(out / "events.txt")]
+                  "inj-far", "--log", str(out / "commands.json")]
         active = _active(before)
         for at, what, member in sc.get("events", []):
             target = active if member == "active" else member
@@ -124,8 +129,9 @@ def run(name: str) -> dict:
             c.send_signal(2)
             c.wait()
         version = sw.version()
-        moves = [ln for ln in (sw.dir / "ovs-vswitchd.log").read_text().splitlines()
-                 if "bond bond0: shift" in ln]
+        bond_log = [ln for ln in (sw.dir / "ovs-vswitchd.log").read_text().splitlines()
+                    if "|bond|" in ln]
+        moves = [ln for ln in bond_log if "bond bond0: shift" in ln]
         captured = {m: read_pcap(out / f"{m}.pcap") for m in members}
         macs = sorted({_mac_vlan(fr[2]) for m in members for fr in captured[m]}
                       | {_mac_vlan(fr[2]) for fr in read_pcap(out / "input.pcap")})
@@ -138,6 +144,9 @@ def run(name: str) -> dict:
     (out / "bond_show_after.txt").write_text(after)
     (out / "bond_hash.csv").write_text("\n".join(hashes) + "\n")
     (out / "rebalance_moves.txt").write_text("".join(ln + "\n" for ln in moves))
+    (out / "bond_log.txt").write_text("".join(ln + "\n" for ln in bond_log))
+    ran = json.loads((out / "commands.json").read_text())
+    start = ran["first_frame_ns"]
     records = sorted(((i, s, us, data, orig) for i, m in enumerate(members)
                       for s, us, data, orig in captured[m]), key=lambda r: (r[1], r[2], r[0]))
     write_pcapng(out / "merged.pcapng", members, records)
@@ -148,7 +157,10 @@ def run(name: str) -> dict:
         "description": sc["description"], "input": "input.pcap",
         "member_captures": {m: f"{m}.pcap" for m in members}, "merged": "merged.pcapng",
         "active_member_before": active,
-        "events": _events(out / "events.txt"),
+        "enabled_order": [m for t, m, up in _log_links(bond_log) if up and t < start],
+        "events": [{"ts_ns": t, "member": m, "set": "up" if up else "down"}
+                   for t, m, up in _log_links(bond_log) if t >= start],
+        "commands": ran["commands"],
         "packets": len(read_pcap(out / "input.pcap")),
         "packets_per_member": {m: len(captured[m]) for m in members},
         "source": "tools/ovs_lab/lab.py",
@@ -158,15 +170,16 @@ def run(name: str) -> dict:
     return meta
 
 
-def _events(path: Path) -> list[dict]:
-    """The timed commands as they ran: the member, up or down, and the wall clock (the
-    captures' clock) in Unix nanoseconds."""
+def _log_links(lines: list[str]) -> list[tuple[int, str, bool]]:
+    """(Unix ns, member, enabled) of ovs-vswitchd's "member X: enabled/disabled" lines:
+    when the bond itself changed its members, to the millisecond."""
     out = []
-    for line in path.read_text().splitlines():
-        at, _, wall, *cmd = line.split()
-        # "ip link set eth1-far down"
-        out.append({"at_s": float(at), "member": cmd[3].removesuffix("-far"), "set": cmd[4],
-                    "ts_ns": round(float(wall) * 1e9)})
+    for ln in lines:
+        m = re.match(r"^([^|]+)\|\d+\|bond\|INFO\|member (\S+): (enabled|disabled)$", ln)
+        if m:
+            when = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ")
+            ts = calendar.timegm(when.timetuple()) * 10**9 + when.microsecond * 1000
+            out.append((ts, m.group(2), m.group(3) == "enabled"))
     return out
 
 
