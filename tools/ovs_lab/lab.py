@@ -37,7 +37,6 @@ import struct
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 from inputs import build
 from switch import HERE, Lab, ensure_packages, log
