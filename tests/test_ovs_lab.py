@@ -109,13 +109,20 @@ def test_balance_slb_rebalancing_and_failover():
     print(f"\nslb-long: {right.mean():.2%} of {len(pk)} frames on the real member; "
           f"{right[before].mean():.2%} before the first rebalance at {first_run:.2f} s")
     assert right[before].all()
-    assert right.mean() > 0.98
+    assert right.mean() > 0.97  # 97.4 to 99.4% over four regenerations of the lab
     names = meta["members"]
     model = {(e, names[order[f]], names[order[t]]) for _, e, f, t in bond.moves}
     log = (LAB / "slb-long" / "rebalance_moves.txt").read_text()
     real = {(int(h), f, t) for h, f, t in re.findall(r"with hash (\d+)\) from (\S+) to (\S+) ",
                                                      log)}
     assert model == real and len(real) > 10
+    # the table learned from the captures: a bucket changes member only where the bond
+    # moved it (rebalancing) or its member went down
+    table = learn_buckets(bond.buckets(pk), pk["iface"])
+    down = meta["members"].index(meta["events"][0]["member"])
+    moved = set(np.flatnonzero(table.moves).tolist())
+    explained = {e for e, _, _ in real} | set(np.flatnonzero(table.first == down).tolist())
+    assert moved and moved <= explained
 
 
 def test_learning_packets_move_the_round_robin():
