@@ -33,6 +33,7 @@ import argparse
 import calendar
 import json
 import re
+import shutil
 import struct
 import sys
 import time
@@ -79,10 +80,10 @@ def far(member: str) -> str:
 
 def run(name: str) -> dict:
     sc = SCENARIOS[name]
-    out = OUT / name
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*"):
-        old.unlink()
+    final = OUT / name
+    out = OUT / f".{name}.partial"  # the committed files stay until the run has finished
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     build(name, out / "input.pcap")
     members, lacp = sc["members"], sc.get("lacp", False)
     with Lab() as lab:
@@ -120,7 +121,7 @@ def run(name: str) -> dict:
         for at, what, member in sc.get("events", []):
             target = active if member == "active" else member
             inject += ["--at", str(at), f"ip link set {far(target)} {what}"]
-        log(f"{name}: injecting {out / 'input.pcap'}")
+        log(f"{name}: injecting {final / 'input.pcap'}")
         lab.popen(Lab.FAR, inject).wait()
         time.sleep(2.5)  # the revalidators' stats and a last rebalance
         after = sw.appctl("bond/show", "bond0")
@@ -166,6 +167,8 @@ def run(name: str) -> dict:
     }
     (out / "scenario.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"{name}: {meta['packets']} frames in, per member {meta['packets_per_member']}")
+    shutil.rmtree(final, ignore_errors=True)
+    out.rename(final)
     return meta
 
 
