@@ -109,7 +109,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     sigs = SignatureFold(offload, local) if folded or apart else None
     table, up = FlowTable(), setup.members.up
     packets = sent_packets = sent_bytes = 0
-    obs_packets, obs_bytes = np.zeros(64, np.int64), np.zeros(64, np.int64)
+    obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if sigs is not None and not in_order:  # no packet table needed: keyed from the records
         batches = _record_batches(reader, offload)
     else:
@@ -125,9 +125,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         packets += len(fids)
         sent_packets += int(sent.sum())
         sent_bytes += int(b.wirelen[sent].sum())
-        obs_packets += np.bincount(b.iface[sent], minlength=64)[:64]
-        obs_bytes += np.bincount(b.iface[sent], weights=b.wirelen[sent],
-                                 minlength=64)[:64].astype(np.int64)
+        obs_packets = _plus(obs_packets, np.bincount(b.iface[sent]))
+        obs_bytes = _plus(obs_bytes, np.bincount(b.iface[sent], weights=b.wirelen[sent]))
         for assigner, load in in_order:
             _add(load, assigner.assign(b.table).link, fids, sent, up, b.wirelen)
         if sigs is None:
@@ -151,8 +150,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
                                     loads[0], seeds,
                                     [imbalance(ld.bytes[up]) for ld in loads] if seeds else []))
     names = reader.registry.names()
-    observed = pd.DataFrame({"interface": names, "packets": obs_packets[: len(names)],
-                             "bytes": obs_bytes[: len(names)]})
+    observed = pd.DataFrame({"interface": names,
+                             "packets": _plus(obs_packets, np.zeros(len(names)))[: len(names)],
+                             "bytes": _plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
     assumptions = [] if local is not None else [ALL_SENT]
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings)
@@ -186,6 +186,14 @@ def _record_batches(reader: CaptureReader, offload: bool) -> Iterator[Batch]:
         depth, fw, fh, sw, sh, hashed, rest = keyed_records(b, reader.registry.linktypes(),
                                                             offload)
         yield Batch(depth, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
+
+
+def _plus(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-interface counters plus ``counts`` (as long as the longer of the two)."""
+    out = np.zeros(max(len(total), len(counts)), np.int64)
+    out[: len(total)] += total
+    out[: len(counts)] += counts.astype(np.int64)
+    return out
 
 
 def _add_each(pairs, frames: tuple[np.ndarray, np.ndarray, np.ndarray] | None,

@@ -16,12 +16,11 @@ from numba import njit, prange
 from hashscope.capture.records import RecordBatch
 from hashscope.columns import DEPTH_NONE, PACKET_DTYPE
 from hashscope.decode.packets import PREFETCH_AHEAD, decode_packet, prefetch_frame
-from hashscope.errors import HashscopeError
 from hashscope.prefetch import prefetch
 from hashscope.xxh64 import xxh64_words
 
 KEY_WORDS = 8
-MAX_INTERFACES = 64  # interfaces are kept as a 64-bit mask per flow
+IFACE_WORD = 64  # interfaces are kept as a bit mask per flow, in 64-bit words
 NO_VLAN = 0xFFFF
 
 
@@ -137,7 +136,8 @@ def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashe
                 stats[f, 1] = 0
                 stats[f, 2] = ts_ns[i]
                 stats[f, 3] = ts_ns[i]
-                ifmask[f] = 0
+                for k in range(ifmask.shape[1]):
+                    ifmask[f, k] = 0
                 break
             if hashes[f] == h:
                 same = True
@@ -155,7 +155,7 @@ def accumulate(depth, wirelen, ts_ns, iface, pkt_words, pkt_hashes, slots, hashe
             stats[f, 2] = ts_ns[i]
         if ts_ns[i] > stats[f, 3]:
             stats[f, 3] = ts_ns[i]
-        ifmask[f] |= np.uint64(1) << np.uint64(iface[i])
+        ifmask[f, iface[i] >> 6] |= np.uint64(1) << np.uint64(iface[i] & 63)
     return n, skipped
 
 
@@ -184,7 +184,7 @@ class FlowTable:
         self.hashes = np.empty(capacity, np.uint64)
         self.keys = np.empty((capacity, key_words), np.uint64)
         self.stats = np.empty((capacity, 4), np.int64)
-        self.ifmask = np.empty(capacity, np.uint64)
+        self.ifmask = np.empty((capacity, 1), np.uint64)  #: interface bits, 64 a word
         self.slots = np.full(2 * capacity, -1, np.int64)
 
     def _reserve(self, extra: int) -> None:
@@ -216,8 +216,11 @@ class FlowTable:
     def add_keyed(self, depth, wirelen, ts_ns, iface, words, hashes) -> np.ndarray:
         """Add packets given as columns and their flow keys (:func:`packet_keys`,
         :func:`batch_keys`); returns their flow indices."""
-        if len(iface) and iface.max() >= MAX_INTERFACES:
-            raise HashscopeError(f"more than {MAX_INTERFACES} capture interfaces in one run")
+        if len(iface) and iface.max() >= IFACE_WORD * self.ifmask.shape[1]:
+            width = int(iface.max()) // IFACE_WORD + 1  # more interfaces: wider masks
+            grown = np.zeros((len(self.ifmask), width), np.uint64)
+            grown[:, : self.ifmask.shape[1]] = self.ifmask
+            self.ifmask = grown
         self._reserve(len(iface))
         fids = np.empty(len(iface), dtype=np.int64)
         self.n, skipped = accumulate(*(np.ascontiguousarray(c) for c in (depth, wirelen,
@@ -272,10 +275,15 @@ def flow_frame(keys: np.ndarray, stats: np.ndarray, ifmask: np.ndarray,
 
 
 def interface_lists(ifmask: np.ndarray, names: list[str]) -> np.ndarray:
-    """Comma-separated interface names per flow, computed once per distinct mask."""
-    uniq, inverse = np.unique(ifmask, return_inverse=True)
+    """Comma-separated interface names per flow (``ifmask``: a row of 64-bit words per
+    flow), computed once per distinct mask."""
+    if not len(ifmask):
+        return np.array([], dtype=object)
+    uniq, inverse = np.unique(ifmask.reshape(len(ifmask), -1), axis=0, return_inverse=True)
     labels = []
-    for m in uniq.tolist():
-        labels.append(",".join(n for i, n in enumerate(names) if m >> i & 1))
-    return np.array(labels, dtype=object)[inverse] if len(uniq) else np.array([], dtype=object)
+    for row in uniq.tolist():
+        labels.append(",".join(n for i, n in enumerate(names)
+                               if i // IFACE_WORD < len(row)
+                               and row[i // IFACE_WORD] >> (i % IFACE_WORD) & 1))
+    return np.array(labels, dtype=object)[inverse.reshape(-1)]
 
