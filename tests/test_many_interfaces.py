@@ -94,3 +94,24 @@ def test_seventy_pcap_files(monkeypatch, capsys, many):
     assert len({name for f in flows for name in f["interfaces"].split(",")}) == 70
     assert len(read_packets([str(f) for f in files])) == len(frames)
     assert len(flows) <= len(whole)
+
+
+def test_one_warning_for_many_undecodable_interfaces(monkeypatch, capsys, tmp_path):
+    """40 interfaces of a link type hashscope cannot decode (USER0, 147) beside one
+    Ethernet interface: one warning with the count, not 40."""
+    shb = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idbs = pcapng_block(1, struct.pack("<HHI", 1, 0, 0) + pcapng_option(2, b"eth0")
+                        + pcapng_option(0, b""))
+    idbs += b"".join(pcapng_block(1, struct.pack("<HHI", 147, 0, 0) + pcapng_option(
+        2, f"usb{i}".encode()) + pcapng_option(0, b"")) for i in range(40))
+    ts, data, wire = demo_frames()[0]
+    epb = pcapng_block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), wire)
+                       + data)
+    path = tmp_path / "usb.pcapng"
+    path.write_bytes(shb + idbs + epb)
+    code, out, err = run_main(monkeypatch, capsys, "flows", path, "--format", "csv")
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if "cannot decode" in ln]
+    assert len(lines) == 1, err
+    assert "40 interfaces ('usb0', 'usb1', 'usb2' and 37 more)" in lines[0]
+    assert str(path) in lines[0]

@@ -48,6 +48,7 @@ class CaptureReader:
     ):
         self.paths = list(paths)
         self.registry = InterfaceRegistry()
+        self._undecodable: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self.warnings: list[CaptureWarning] = []
         self._on_warning = on_warning
         self._on_progress = on_progress
@@ -80,6 +81,7 @@ class CaptureReader:
                     if self._on_progress:
                         self._on_progress(done + buf.progress())
                     yield batch
+                self._warn_undecodable(path)
                 if buf.damaged:
                     self.warn(path, buf.base + buf.end, buf.damaged + "; read up to there")
                 done += buf.progress()
@@ -101,11 +103,26 @@ class CaptureReader:
                                     f"{bytes(buf.data[:min(buf.end, 4)]).hex(' ')})")
 
     def _add_interface(self, path: str, offset: int, iface: Interface) -> int:
-        if iface.linktype not in linktypes.SUPPORTED:
+        if iface.linktype not in linktypes.SUPPORTED:  # said once per file and kind
             kind = linktypes.describe(iface.linktype)
-            self.warn(path, offset, f"interface {iface.name!r} has {kind}, which hashscope "
-                                    "cannot decode: its packets are not analyzed")
+            self._undecodable.setdefault((path, kind), []).append((offset, iface.name))
         return self.registry.add(iface)
+
+    def _warn_undecodable(self, path: str) -> None:
+        """One warning per link type that a file's interfaces have and hashscope cannot
+        decode, with how many interfaces have it."""
+        for (p, kind), found in list(self._undecodable.items()):
+            if p != path:
+                continue
+            del self._undecodable[(p, kind)]
+            names = ", ".join(repr(name) for _, name in found[:3])
+            if len(found) == 1:
+                what = f"interface {names} has {kind}, which hashscope cannot decode: its"
+            else:
+                more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+                what = (f"{len(found)} interfaces ({names}{more}) have {kind}, which "
+                        "hashscope cannot decode: their")
+            self.warn(path, found[0][0], what + " packets are not analyzed")
 
     def _cut_off(self, path: str, buf: ChunkBuffer, pos: int, total: int | None) -> None:
         have = buf.end - pos
