@@ -115,3 +115,29 @@ def test_one_warning_for_many_undecodable_interfaces(monkeypatch, capsys, tmp_pa
     assert len(lines) == 1, err
     assert "40 interfaces ('usb0', 'usb1', 'usb2' and 37 more)" in lines[0]
     assert str(path) in lines[0]
+
+
+@pytest.mark.parametrize("path, name", [
+    ("eth0.pcap", "eth0"), ("/x/eth0.pcap1", "eth0"), ("eth0.pcap00", "eth0"),  # tcpdump -C
+    ("eth0_20261201120000.pcap", "eth0"), ("eth1_2026-12-01T12-00-00.pcap", "eth1"),  # -G
+    ("eth0_00001_20261201120000.pcapng", "eth0"),  # dumpcap / tshark ring buffer
+    ("trace.pcap.gz", "trace"), ("bond0.100.pcap", "bond0.100"), ("vlan_10.pcap", "vlan_10"),
+    ("member07.pcap", "member07"), ("-", "-"), (".pcap", ".pcap"),
+])
+def test_a_pcap_is_named_after_its_stem(path, name):
+    from hashscope.capture.names import interface_name
+
+    assert interface_name(path) == name
+
+
+def test_a_ring_buffer_of_seventy_files_is_one_interface(monkeypatch, capsys, many, tmp_path):
+    """The 70 files renamed as a dumpcap ring buffer of eth0: one interface, eth0."""
+    _, files, frames = many
+    ring = []
+    for n, f in enumerate(files):
+        path = tmp_path / f"eth0_{n + 1:05d}_20261201{120000 + n:06d}.pcap"
+        path.write_bytes(f.read_bytes())
+        ring.append(path)
+    flows = flows_json(monkeypatch, capsys, *ring)
+    assert sum(f["packets"] for f in flows) == len(frames)
+    assert {f["interfaces"] for f in flows} == {"eth0"}
