@@ -141,3 +141,24 @@ def test_a_ring_buffer_of_seventy_files_is_one_interface(monkeypatch, capsys, ma
     flows = flows_json(monkeypatch, capsys, *ring)
     assert sum(f["packets"] for f in flows) == len(frames)
     assert {f["interfaces"] for f in flows} == {"eth0"}
+
+
+def test_member_names_files_by_a_glob(monkeypatch, capsys, many):
+    """--member NAME=PATTERN: the 70 files as one member's ring buffer, beside the
+    demo given as a plain CAPTURE."""
+    _, files, frames = many
+    flows = flows_json(monkeypatch, capsys, DEMO, "--member",
+                       f"uplink={files[0].parent}/member*.pcap")
+    names = {n for f in flows for n in f["interfaces"].split(",")}
+    assert names == {"eth0", "eth1", "uplink"}
+    assert sum(f["packets"] for f in flows if "uplink" in f["interfaces"]) > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "no capture given"),
+    (["--member", "eth0"], "--member 'eth0': NAME=FILE"),
+    (["--member", "eth0=/no/such/*.pcap"], "no file matches '/no/such/*.pcap'"),
+])
+def test_bad_members_are_one_line(monkeypatch, capsys, args, message):
+    code, out, err = run_main(monkeypatch, capsys, "flows", *args)
+    assert code != 0 and message in err and len(err.strip().splitlines()) == 1, err

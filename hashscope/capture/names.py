@@ -12,13 +12,26 @@ The files of one capture interface's ring buffer share that name:
   (``eth0_00001_20261201120000.pcapng``).
 
 Compression suffixes (``.gz``, ``.bz2``, ``.xz``) go first. A name that is left empty
-keeps the file's own name.
+keeps the file's own name. A :class:`NamedCapture` in the list of captures names its
+file's interfaces explicitly (``--member eth0=ring_*``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NamedCapture:
+    """A capture file whose interfaces all stand for the member ``name``."""
+
+    name: str
+    path: str
+
+    def __str__(self) -> str:
+        return self.path
 
 _COMPRESSED = re.compile(r"\.(gz|bz2|xz)$", re.IGNORECASE)
 _EXTENSION = re.compile(r"\.(pcapng|pcap|cap|dmp|ntar)\d*$", re.IGNORECASE)

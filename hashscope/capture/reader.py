@@ -15,7 +15,7 @@ from hashscope.errors import CaptureError, CaptureWarning
 
 from . import linktypes, pcap, pcapng
 from .inputs import ChunkBuffer, MappedBuffer, open_buffer, open_source
-from .names import interface_name
+from .names import NamedCapture, interface_name
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -47,7 +47,9 @@ class CaptureReader:
         on_progress: ProgressHandler | None = None,
         buffer_size: int | None = None,
     ):
-        self.paths = list(paths)
+        self.paths = [str(p) for p in paths]
+        #: the interface names given with the files (NamedCapture), by path
+        self.names = {p.path: p.name for p in paths if isinstance(p, NamedCapture)}
         self.registry = InterfaceRegistry()
         self._undecodable: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self.warnings: list[CaptureWarning] = []
@@ -141,7 +143,7 @@ class CaptureReader:
         if h.linktype not in linktypes.SUPPORTED:
             raise CaptureError(path, 20, f"unknown link type {h.raw_linktype}: hashscope decodes "
                                          + ", ".join(sorted(set(linktypes.NAMES.values()))))
-        name = interface_name(path)
+        name = self.names.get(path) or interface_name(path)
         iface = self._add_interface(path, 0, Interface(name, h.linktype, h.snaplen, path,
                                                        raw_linktype=h.raw_linktype))
         limit = min(max(h.snaplen, MAX_SNAPLEN), MAX_RECORD)
@@ -274,7 +276,7 @@ class CaptureReader:
         """Register an IDB's interface; False if its link type cannot be decoded."""
         d = pcapng.parse_idb(data, section.big_endian)
         local = len(section.ifaces)
-        name = d.name or f"{interface_name(path)}#{local}"
+        name = self.names.get(path) or d.name or f"{interface_name(path)}#{local}"
         g = self._add_interface(path, at, Interface(name, d.linktype, d.snaplen, path,
                                                     d.description, d.raw_linktype))
         section.ifaces.append(g)

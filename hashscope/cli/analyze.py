@@ -18,7 +18,7 @@ from .progress import reading
 
 
 def analyze(
-    captures: p.Captures,
+    captures: p.Captures = None, member: p.Member = None,
     policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy (see `hashscope "
                                                                "policies`).")] = "layer3+4",
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
@@ -42,12 +42,14 @@ def analyze(
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
+    paths = p.inputs(captures, member)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
                     rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
     chosen = get_policy(policy)
     first_run.bond([chosen], setup, keys)
-    result = reading(run_analysis, captures, [chosen], setup, parse_local(local), keys)
+    result = reading(run_analysis, paths, [chosen], setup,
+                     parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(analysis_dict(result, bps, top))
     else:

@@ -23,8 +23,8 @@ class AssignFormat(StrEnum):
 
 
 def assign(
-    captures: p.Captures,
     policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy.")],
+    captures: p.Captures = None, member: p.Member = None,
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
@@ -47,6 +47,7 @@ def assign(
 
       hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
     """
+    paths = p.inputs(captures, member)
     if fmt is AssignFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
@@ -54,8 +55,9 @@ def assign(
     chosen = get_policy(policy)
     host = parse_local(local)
     first_run.bond([chosen], setup, 1, per_packet=True)
-    write_assignments(assign_members(captures, chosen, setup, host, on_warning=p.warn),
-                      setup.members, output, fmt.value)
+    batches = assign_members(paths, chosen, setup, host,
+                             on_warning=p.warn)
+    write_assignments(batches, setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
     for line in p.defaults(links, mode, kernel, chosen.family) + ([] if host else [ALL_SENT]) \
             + caveat:

@@ -18,7 +18,8 @@ from .progress import reading
 
 
 def compare(
-    captures: p.Captures, links: p.Links = None, down: p.Down = None,
+    captures: p.Captures = None, member: p.Member = None, links: p.Links = None,
+    down: p.Down = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None,
     rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
@@ -34,11 +35,12 @@ def compare(
 
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
     """
+    paths = p.inputs(captures, member)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,
                     rebalance=rebalance_interval, link_events=link_event)
     first_run.bond(applicable_policies(setup), setup, keys)
-    result = reading(run_comparison, captures, setup, parse_local(local), keys)
+    result = reading(run_comparison, paths, setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))
         return

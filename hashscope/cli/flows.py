@@ -12,7 +12,7 @@ from hashscope.errors import HashscopeError
 from hashscope.report.files import write_flows
 
 from . import first_run
-from .params import Captures, Output
+from .params import Captures, Member, Output, inputs
 from .progress import reading
 
 
@@ -24,7 +24,8 @@ class FlowFormat(StrEnum):
 
 
 def flows(
-    captures: Captures,
+    captures: Captures = None,
+    member: Member = None,
     fmt: Annotated[FlowFormat, typer.Option("--format", "-f", help="Output format.")] =
     FlowFormat.table,
     output: Output = None,
@@ -40,7 +41,8 @@ def flows(
 
       zcat big.pcap.gz | hashscope flows - --format parquet -o flows.parquet
     """
+    paths = inputs(captures, member)
     if fmt is FlowFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
     first_run.flows()
-    write_flows(reading(read_flows, captures), fmt.value, output, top)
+    write_flows(reading(read_flows, paths), fmt.value, output, top)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,11 +10,16 @@ from typing import Annotated
 import typer
 
 from hashscope.api import Setup, make_setup
-from hashscope.errors import CaptureWarning
+from hashscope.capture.names import NamedCapture
+from hashscope.errors import CaptureWarning, HashscopeError
 
-Captures = Annotated[list[str], typer.Argument(
+Captures = Annotated[list[str] | None, typer.Argument(
     help="Capture files (pcap, pcapng; gzip/bzip2/xz by content), or - for stdin.",
-    metavar="CAPTURE...")]
+    metavar="CAPTURE...", show_default=False)]
+Member = Annotated[list[str] | None, typer.Option(
+    "--member", metavar="NAME=FILE",
+    help="FILE (a glob pattern: eth0=ring_*) was captured on member NAME: its interfaces "
+         "take that name. Repeatable; adds to the CAPTUREs.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o",
                                              help="Write here instead of stdout.")]
 Links = Annotated[str | None, typer.Option(
@@ -59,6 +65,24 @@ LinkEvent = Annotated[list[str] | None, typer.Option(
 class Report(StrEnum):
     table = "table"
     json = "json"
+
+
+def inputs(captures: list[str] | None, members: list[str] | None) -> list:
+    """The captures to read: the CAPTURE arguments, then each --member's files (a glob
+    pattern, sorted) named after the member."""
+    out: list = list(captures or [])
+    for spec in members or []:
+        name, sep, pattern = spec.partition("=")
+        if not sep or not name.strip() or not pattern:
+            raise HashscopeError(f"--member {spec!r}: NAME=FILE, e.g. eth0=eth0.pcap or "
+                                 "eth0='ring_*'")
+        files = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not files:
+            raise HashscopeError(f"--member {spec!r}: no file matches {pattern!r}")
+        out += [NamedCapture(name.strip(), f) for f in files]
+    if not out:
+        raise HashscopeError("no capture given: name capture files, or --member NAME=FILE")
+    return out
 
 
 def option_name(setting: str) -> str:
