@@ -9,9 +9,10 @@ from .bond import MODELS
 OVS_CAVEATS = {
     "ovs:balance-slb": "ovs:balance-slb: new buckets go round robin in member order (give "
                        "--links in the order the bond enabled them, which bond/show does "
-                       "not print) and are rebalanced every 10 s from the capture's own "
-                       "traffic; the real bond started earlier, saw traffic the capture "
-                       "may not hold and rebalances at its own times",
+                       "not print) and are rebalanced every --rebalance-interval (10 s) "
+                       "from the capture's own traffic; the real bond started earlier, "
+                       "saw traffic the capture may not hold and rebalances at its own "
+                       "times",
     "ovs:balance-tcp": "ovs:balance-tcp: the kernel datapath's hash has a per-boot random "
                        "key: a statistical model only (a spread over random keys)",
 }
