@@ -128,8 +128,9 @@ def test_balance_slb_rebalancing_and_failover():
 def test_learning_packets_move_the_round_robin():
     """The learning packets (RARP, ethertype 0x8035) the bond sent at the failover take
     the down member's buckets first; without them (a host-side capture lacks them) the
-    round robin hands those buckets out in another order, and some frames after the
-    failover are placed on the wrong member."""
+    round robin may hand those buckets out in another order: the agreement is never
+    higher (one run of the lab: 99.24% with them, 98.52% without; the committed run:
+    equal)."""
     meta, pk = scenario("slb-long")
     order = learned_order(meta, pk)
     rarp = pk["ethertype"] == 0x8035

@@ -42,7 +42,7 @@ class CaptureReader:
 
     def __init__(
         self,
-        paths: Sequence[str],
+        paths: Sequence[str | NamedCapture],
         on_warning: WarningHandler | None = None,
         on_progress: ProgressHandler | None = None,
         buffer_size: int | None = None,

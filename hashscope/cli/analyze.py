@@ -48,8 +48,7 @@ def analyze(
                     rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
     chosen = get_policy(policy)
     first_run.bond([chosen], setup, keys)
-    result = reading(run_analysis, paths, [chosen], setup,
-                     parse_local(local), keys)
+    result = reading(run_analysis, paths, [chosen], setup, parse_local(local), keys)
     if fmt is p.Report.json:
         write_json(analysis_dict(result, bps, top))
     else:

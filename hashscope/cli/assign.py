@@ -55,8 +55,7 @@ def assign(
     chosen = get_policy(policy)
     host = parse_local(local)
     first_run.bond([chosen], setup, 1, per_packet=True)
-    batches = assign_members(paths, chosen, setup, host,
-                             on_warning=p.warn)
+    batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
     write_assignments(batches, setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
     for line in p.defaults(links, mode, kernel, chosen.family) + ([] if host else [ALL_SENT]) \

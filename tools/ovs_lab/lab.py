@@ -39,7 +39,7 @@ import sys
 import time
 from datetime import datetime
 
-from inputs import build
+from inputs import SNAP, build
 from switch import HERE, Lab, ensure_packages, log
 
 sys.path.insert(0, str(HERE.parent / "kernel_lab"))
@@ -47,7 +47,6 @@ from pcap_files import read_pcap, write_pcapng  # noqa: E402
 
 ROOT = HERE.parent.parent
 OUT = ROOT / "captures" / "ovs"
-SNAP = 128
 
 SCENARIOS = {
     "slb-short": dict(

@@ -8,8 +8,8 @@ every packet.
   (tools/ovs_lab): hash_mac equals ``bond/hash`` for every frame; given the round robin's
   order, first use is exact (every frame of slb-short), link failures are followed
   (learning packets included, when the captures hold them) and bond_rebalance makes the
-  moves the real bond logged; only the runs' times are approximate (99.2% of slb-long's
-  frames on the real member).
+  moves the real bond logged; only the runs' times are approximate (97.4 to 99.4% of
+  slb-long's frames on the real member over four runs of the lab).
 - ``balance-tcp``: on the kernel datapath the bucket comes from the boot-keyed skb hash,
   which no capture can reproduce: :func:`ovs_tcp_hash` computes OVS's own flow hash with
   a given basis (``flow_hash_5tuple``, or the OVS <= 2.7 ``flow_hash_symmetric_l4``), and
