@@ -13,6 +13,7 @@ Every name here is also importable from ``hashscope`` itself.
 from .analysis.analyze import Analysis, PolicyResult, analyze, assign, compare
 from .analysis.direction import LocalHost, parse_local
 from .analysis.imbalance import Imbalance, imbalance, parse_speed
+from .analysis.infer import Inference, infer
 from .capture.reader import CaptureReader
 from .decode.tables import packet_tables, read_packets
 from .flows.read import FlowResult, read_flows
@@ -32,6 +33,7 @@ __all__ = [
     "CaptureReader",
     "FlowResult",
     "Imbalance",
+    "Inference",
     "LocalHost",
     "Members",
     "Policy",
@@ -45,6 +47,7 @@ __all__ = [
     "compare",
     "get_policy",
     "imbalance",
+    "infer",
     "make_assigner",
     "make_setup",
     "packet_tables",

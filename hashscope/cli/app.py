@@ -16,7 +16,7 @@ import typer
 
 from hashscope.errors import HashscopeError, SetupError
 
-from . import analyze, assign, compare, flows, policies
+from . import analyze, assign, compare, flows, infer, policies
 from .params import option_name
 
 try:  # typer 0.2x carries its own copy of click
@@ -47,7 +47,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 for command in (flows.flows, version, analyze.analyze, compare.compare, assign.assign,
-                policies.policies):
+                infer.infer, policies.policies):
     app.command()(command)
 
 

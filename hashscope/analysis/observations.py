@@ -1,0 +1,172 @@
+"""What the member captures show: every distinct hash input, the member it was seen on.
+
+One read of the captures folds the frames seen on the bond's members into
+*observations*: one per distinct (hash input, member, direction), with its packets,
+bytes, first and last time and its flow. A frame's hash input is its header signature
+(:mod:`hashscope.hashes.signature`) where every stateless policy hashes it from the
+decoded columns, else its whole packet-table row but for the time and the interface
+(such a frame's hash may read its raw bytes). So every stateless policy gives every frame
+of one observation the same member, and :mod:`hashscope.analysis.infer` hashes each
+observation once.
+
+The policies whose member depends on the order of the frames (round robin, active-backup
+across a failover) are judged on the member sequence of the sent frames in time order,
+kept for the first :data:`SEQUENCE_FRAMES` of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from hashscope.capture.reader import CaptureReader, WarningHandler
+from hashscope.columns import PACKET_DTYPE
+from hashscope.decode.tables import packet_tables
+from hashscope.errors import CaptureWarning
+from hashscope.flows.table import FlowTable, packet_keys
+from hashscope.hashes.signature import IGNORED, ROW_WORDS, WHOLE, signature_keys
+from hashscope.members import Members
+from hashscope.threads import background
+from hashscope.xxh64 import xxh64_words
+
+from .direction import LocalHost, sent_mask
+
+SEQUENCE_FRAMES = 4 << 20  #: sent frames whose member sequence is kept, in time order
+MAX_OBSERVATIONS = 1 << 20  #: distinct hash inputs kept at most (the rest are counted)
+
+SENT, RECEIVED = 1, 2  #: the direction of an observation
+
+
+def _row_mask(ignored: Sequence[str]) -> np.ndarray:
+    keep = np.zeros(PACKET_DTYPE.itemsize, np.uint8)
+    for name in PACKET_DTYPE.names:
+        if name not in ignored:
+            dtype, offset = PACKET_DTYPE.fields[name][:2]
+            keep[offset:offset + dtype.itemsize] = 0xFF
+    return keep.view(np.uint64)
+
+
+#: What of a row a signature keeps, and what of the other frames' rows: all but time
+#: and interface (their hash may read the raw bytes and the lengths).
+SIGNATURE_MASK = _row_mask(IGNORED)
+REST_MASK = _row_mask(("ts_ns", "iface"))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _observation_keys(rows, hashed, tag, sig_mask, rest_mask):
+    """Per frame: its row masked to its hash input, plus a word of member and direction;
+    and the key's XXH64."""
+    n, w = rows.shape
+    keys = np.empty((n, w + 1), np.uint64)
+    hashes = np.empty(n, np.uint64)
+    for i in prange(n):
+        for k in range(w):
+            keys[i, k] = rows[i, k] & (sig_mask[k] if hashed[i] else rest_mask[k])
+        keys[i, w] = tag[i]
+        hashes[i] = xxh64_words(keys[i], 2)
+    return keys, hashes
+
+
+@dataclass
+class Observations:
+    """The member captures folded by hash input (see the module's docstring)."""
+
+    members: Members  #: the bond's members (names), in the order given (maybe unknown)
+    rows: np.ndarray  #: PACKET_DTYPE, one per observation
+    member: np.ndarray  #: int64 member index of each observation
+    direction: np.ndarray  #: SENT or RECEIVED
+    flow: np.ndarray  #: int64 flow index (rows of ``flows``)
+    packets: np.ndarray
+    bytes: np.ndarray
+    first: np.ndarray  #: ns
+    last: np.ndarray
+    sequence: np.ndarray  #: member index of the first sent frames, in time order
+    sequence_ts: np.ndarray
+    spans: dict[str, tuple[int, int, int]]  #: member -> (first ns, last ns, frames)
+    frames: int  #: frames on the members
+    other_frames: int  #: frames on interfaces that are not members
+    dropped: int  #: frames not kept because MAX_OBSERVATIONS was reached
+    direction_source: str
+    warnings: list[CaptureWarning] = field(default_factory=list)
+
+    def select(self, direction: int) -> np.ndarray:
+        return np.flatnonzero(self.direction == direction)
+
+
+def member_index(names: list[str], members: Members) -> np.ndarray:
+    """Member index (-1: not a member) of every interface of the registry."""
+    index = {name: i for i, name in enumerate(members.names)}
+    return np.array([index.get(n, -1) for n in names] or [-1], dtype=np.int64)
+
+
+def observe(paths: Sequence, members: Members | None = None, local: LocalHost | None = None,
+            on_warning: WarningHandler | None = None) -> Observations:
+    """Read the captures once into :class:`Observations` over ``members`` (interface
+    names; frames on other interfaces are counted, not observed). Without ``members``,
+    every capture interface is a member, in the order the captures name them."""
+    reader = CaptureReader(paths, on_warning=on_warning)
+    flows = FlowTable()
+    table = FlowTable(key_words=ROW_WORDS + 1)
+    flow_of = np.empty(0, np.int64)
+    seq, seq_ts = [], []
+    seq_n = frames = other = dropped = 0
+    spans: dict[int, list[int]] = {}
+    for pk in background(packet_tables(reader)):
+        fids = flows.add(pk, packet_keys(pk))
+        names = reader.registry.names()
+        m = member_index(names, members or Members(tuple(dict.fromkeys(names))))[pk["iface"]]
+        on_member = (m >= 0) & (fids >= 0)
+        other += int(((m < 0) & (fids >= 0)).sum())
+        pk, m, fids = pk[on_member], m[on_member], fids[on_member]
+        frames += len(pk)
+        if not len(pk):
+            continue
+        for k in np.unique(m):
+            ts = pk["ts_ns"][m == k]
+            old = spans.get(int(k), [ts.min(), ts.max(), 0])
+            spans[int(k)] = [min(old[0], ts.min()), max(old[1], ts.max()), old[2] + len(ts)]
+        sent = sent_mask(pk, local)
+        direction = np.where(sent, SENT, RECEIVED).astype(np.uint64)
+        hashed = signature_keys(pk, True)[2] & signature_keys(pk, False)[2]
+        tag = (m.astype(np.uint64) | (direction << np.uint64(16))
+               | (hashed.astype(np.uint64) << np.uint64(32)))
+        rows = np.ascontiguousarray(pk).view(np.uint64).reshape(len(pk), ROW_WORDS)
+        keys, hashes = _observation_keys(rows, hashed, tag, SIGNATURE_MASK, REST_MASK)
+        if table.n >= MAX_OBSERVATIONS:  # only those already known are still counted
+            dropped += len(pk)
+            continue
+        oids = table.add_keyed(pk["depth"], pk["wirelen"], pk["ts_ns"], pk["iface"], keys,
+                               hashes)
+        if table.n > len(flow_of):
+            flow_of = np.concatenate([flow_of, np.empty(table.n - len(flow_of) + 4096,
+                                                        np.int64)])
+        flow_of[oids] = fids
+        if seq_n < SEQUENCE_FRAMES and sent.any():
+            take = np.flatnonzero(sent)[: SEQUENCE_FRAMES - seq_n]
+            seq.append(m[take])
+            seq_ts.append(pk["ts_ns"][take])
+            seq_n += len(take)
+    n = table.n
+    keys = table.keys[:n]
+    rows = np.ascontiguousarray(keys[:, :ROW_WORDS]).view(PACKET_DTYPE).reshape(n).copy()
+    tag = keys[:, ROW_WORDS]
+    hashed = (tag >> np.uint64(32)) > 0
+    rows["caplen"][hashed] = rows["wirelen"][hashed] = WHOLE  # as signature_rows says
+    order = np.argsort(np.concatenate(seq_ts), kind="stable") if seq else np.zeros(0, int)
+    if members is None:
+        members = Members(tuple(dict.fromkeys(reader.registry.names())))
+    names = members.names
+    direction_source = ("--local " + ", ".join(local.text) if local is not None
+                        else "assumed: every frame on a member was sent by the bonded host")
+    return Observations(
+        members, rows, (tag & np.uint64(0xFFFF)).astype(np.int64),
+        ((tag >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64), flow_of[:n].copy(),
+        table.stats[:n, 0].copy(), table.stats[:n, 1].copy(), table.stats[:n, 2].copy(),
+        table.stats[:n, 3].copy(),
+        np.concatenate(seq)[order] if seq else np.zeros(0, np.int64),
+        np.concatenate(seq_ts)[order] if seq else np.zeros(0, np.int64),
+        {names[k]: (int(v[0]), int(v[1]), int(v[2])) for k, v in sorted(spans.items())},
+        frames, other, dropped, direction_source, reader.warnings)

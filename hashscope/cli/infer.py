@@ -1,0 +1,54 @@
+"""``hashscope infer``: which configuration explains what each member carried."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from hashscope.api import infer as run_inference
+from hashscope.api import parse_links, parse_local
+from hashscope.report.files import write_json
+from hashscope.report.inference import inference_dict, print_inference
+
+from . import params as p
+
+
+class Direction(StrEnum):
+    transmit = "transmit"
+    receive = "receive"
+
+
+def infer(
+    captures: p.Captures = None, member: p.Member = None,
+    links: Annotated[str | None, typer.Option(
+        "--links", "-n", help="The members' names (any order: the bond's order is "
+                              "inferred). Default: every capture interface.")] = None,
+    local: p.Local = None,
+    direction: Annotated[Direction | None, typer.Option(
+        help="Only this side (default: each side the captures hold).")] = None,
+    fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+) -> None:
+    """Which policy, kernel era, member order, key or mode explains the member captures.
+
+    Examples:
+
+      hashscope infer eth0.pcap eth1.pcap eth2.pcap
+
+      hashscope infer --member eth0='eth0_*' --member eth1='eth1_*' --local 10.0.0.5
+
+      hashscope infer any.pcapng --links eth0,eth1 --format json
+    """
+    paths = p.inputs(captures, member)
+    members = parse_links(links) if links and not links.strip().isdigit() else None
+    found = run_inference(paths, members, parse_local(local),
+                          direction.value if direction else None, on_warning=p.warn)
+    if fmt is p.Report.json:
+        answers = [inference_dict(i) for i in found]
+        write_json(answers[0] if len(answers) == 1 else {"sides": answers})
+        return
+    if not found:
+        p.note("no frame was seen on a member: nothing to infer")
+    for inf in found:
+        print_inference(inf)
