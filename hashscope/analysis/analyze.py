@@ -27,6 +27,7 @@ from hashscope.threads import background
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
+from .observed import MemberComparison, MemberFold, compare_members, observes_members
 from .records import keyed_records
 from .signatures import Batch, SignatureFold, SignatureHashes
 
@@ -42,6 +43,7 @@ class PolicyResult:
     load: LinkLoad  #: for the given key, or the first of the random keys
     keys: list[int] = field(default_factory=list)  #: random keys tried (keyed, no --seed)
     key_imbalance: list[Imbalance] = field(default_factory=list)  #: one per key
+    observed: MemberComparison | None = None  #: with captures taken on the members
 
     def imbalance(self) -> Imbalance:
         return imbalance(self.load.bytes[self.setup.members.up])
@@ -57,6 +59,7 @@ class Analysis:
     results: list[PolicyResult]
     assumptions: list[str]
     warnings: list[CaptureWarning]
+    on_members: pd.DataFrame | None = None  #: MemberFold.frame, with member captures
 
 
 def _assigners(policy: Policy, setup: Setup, keys: int) -> tuple[list[Assigner], list[int]]:
@@ -70,9 +73,15 @@ def assigned_batches(reader: CaptureReader, assigner: Assigner, local: LocalHost
                      ) -> Iterator[tuple[np.ndarray, Assignment]]:
     """(packet table, assignment) per batch, in capture order; unsent frames marked."""
     for pk in background(packet_tables(reader)):
-        a = assigner.assign(pk)
-        a.link[~sent_mask(pk, local)] = LINK_NOT_SENT
-        yield pk, a
+        sent = sent_mask(pk, local)
+        if sent.all():
+            yield pk, assigner.assign(pk)
+            continue
+        a, n = assigner.assign(pk[sent]), len(pk)  # only sent frames move the bond's state
+        full = Assignment(np.zeros(n, np.uint32), np.zeros(n, bool),
+                          np.full(n, LINK_NOT_SENT, np.int64))
+        full.hash[sent], full.has_hash[sent], full.link[sent] = a.hash, a.has_hash, a.link
+        yield pk, full
 
 
 def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
@@ -80,7 +89,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             on_warning: WarningHandler | None = None,
             on_progress: ProgressHandler | None = None,
             on_start: Callable[[int | None], None] | None = None,
-            signatures: bool | None = None) -> Analysis:
+            signatures: bool | None = None, observe: bool = True) -> Analysis:
     """Read the captures once and run every policy over the frames the bond sent.
 
     With ``signatures``, policies whose members follow from the headers alone hash each
@@ -91,6 +100,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     every policy hashes every frame of the packet tables. Both give the same result; by
     default signatures are used where more than one hash runs per frame (several
     policies, or random keys), where they are faster.
+
+    ``observe``: where the captures name the members (:mod:`.observed`), join each
+    policy's prediction with what they carried (``PolicyResult.observed``).
     """
     reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
     if on_start:
@@ -108,6 +120,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     offload = setup.vlan == "offload"
     sigs = SignatureFold(offload, local) if folded or apart else None
     table, up = FlowTable(), setup.members.up
+    fold = MemberFold() if observe else None
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if sigs is not None and not in_order:  # no packet table needed: keyed from the records
@@ -125,17 +138,22 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         packets += len(fids)
         sent_packets += int(sent.sum())
         sent_bytes += int(b.wirelen[sent].sum())
+        if fold is not None:
+            fold.add(fids, b.iface, b.wirelen, b.ts_ns, sent)
         obs_packets = _plus(obs_packets, np.bincount(b.iface[sent]))
         obs_bytes = _plus(obs_bytes, np.bincount(b.iface[sent], weights=b.wirelen[sent]))
         for assigner, load in in_order:
-            _add(load, assigner.assign(b.table).link, fids, sent, up, b.wirelen)
+            _add(load, _sent_only(lambda m, a=assigner, t=b.table: a.assign(t[m]).link, sent), fids,
+                 sent, up, b.wirelen)
         if sigs is None:
             continue
         _add_each(folded, waiting, up)
         ts, size = np.ascontiguousarray(b.ts_ns), np.ascontiguousarray(b.wirelen)
         for cache, load in apart:
             cache.extend(sigs.fresh)
-            routed = cache.assigner.route(cache.frames(sids, hashed, rest), ts, size)
+            bucket = cache.frames(sids, hashed, rest)
+            routed = _sent_only(lambda m, a=cache.assigner, k=bucket, t=ts, s=size:
+                                a.route(k[m], t[m], s[m]), sent)
             _add(load, routed, fids, sent, up, size)
     if sigs is not None:
         _add_each(folded, sigs.flush(), up)
@@ -154,8 +172,13 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
                              "packets": _plus(obs_packets, np.zeros(len(names)))[: len(names)],
                              "bytes": _plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
     assumptions = [] if local is not None else [ALL_SENT]
+    on_members = None
+    if fold is not None and observes_members(names, setup.members):
+        on_members = fold.frame(names, setup.members)
+        for r in results:
+            r.observed = compare_members(on_members, r.load, setup.members)
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
-                    assumptions, reader.warnings)
+                    assumptions, reader.warnings, on_members)
 
 
 def _paths(pairs: list, signatures: bool | None) -> tuple[list, list, list]:
@@ -186,6 +209,18 @@ def _record_batches(reader: CaptureReader, offload: bool) -> Iterator[Batch]:
         depth, fw, fh, sw, sh, hashed, rest = keyed_records(b, reader.registry.linktypes(),
                                                             offload)
         yield Batch(depth, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
+
+
+def _sent_only(members: Callable[[np.ndarray | slice], np.ndarray], sent: np.ndarray
+               ) -> np.ndarray:
+    """The members of a batch's frames from ``members`` (given which frames), asked of the
+    sent frames only: a received frame never moves an ordered bond's state (a round-robin
+    counter, OVS's bucket bytes)."""
+    if sent.all():
+        return members(slice(None))
+    link = np.full(len(sent), LINK_NOT_SENT, np.int64)
+    link[sent] = members(sent)
+    return link
 
 
 def _plus(total: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -43,12 +43,14 @@ def analyze(
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
     paths = p.inputs(captures, member)
+    links, member_notes = p.member_links(links, paths)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
                     rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
     chosen = get_policy(policy)
     first_run.bond([chosen], setup, keys)
     result = reading(run_analysis, paths, [chosen], setup, parse_local(local), keys)
+    result.assumptions += member_notes
     if fmt is p.Report.json:
         write_json(analysis_dict(result, bps, top))
     else:

@@ -48,6 +48,7 @@ def assign(
       hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
     """
     paths = p.inputs(captures, member)
+    links, member_notes = p.member_links(links, paths)
     if fmt is AssignFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
@@ -58,6 +59,6 @@ def assign(
     batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
     write_assignments(batches, setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
-    for line in p.defaults(links, mode, kernel, chosen.family) + ([] if host else [ALL_SENT]) \
-            + caveat:
+    for line in (member_notes + p.defaults(links, mode, kernel, chosen.family)
+                 + ([] if host else [ALL_SENT]) + caveat):
         p.note(line)

@@ -36,11 +36,13 @@ def compare(
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
     """
     paths = p.inputs(captures, member)
+    links, member_notes = p.member_links(links, paths)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,
                     rebalance=rebalance_interval, link_events=link_event)
     first_run.bond(applicable_policies(setup), setup, keys)
     result = reading(run_comparison, paths, setup, parse_local(local), keys)
+    result.assumptions += member_notes
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))
         return

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hashscope.api import Setup, make_setup
+from hashscope.capture.interfaces import interface_names
 from hashscope.capture.names import NamedCapture
 from hashscope.errors import CaptureWarning, HashscopeError
 
@@ -83,6 +84,19 @@ def inputs(captures: list[str] | None, members: list[str] | None) -> list:
     if not out:
         raise HashscopeError("no capture given: name capture files, or --member NAME=FILE")
     return out
+
+
+def member_links(links: str | None, paths: list) -> tuple[str | None, list[str]]:
+    """``--links`` as given, or else the members the captures name (two or more capture
+    interfaces), with a note saying so: their bond order is unknown."""
+    if links is not None:
+        return links, []
+    names = interface_names(paths)
+    if len(names) < 2 or any("," in n for n in names):
+        return links, []
+    return ",".join(names), [f"members {', '.join(names)} from the captures' interfaces, in "
+                             "the order given: the bond's order is unknown (`hashscope "
+                             "infer` finds it; give --links in the bond's order)"]
 
 
 def option_name(setting: str) -> str:

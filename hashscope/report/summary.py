@@ -8,6 +8,7 @@ import pandas as pd
 
 from hashscope.analysis.analyze import Analysis, PolicyResult
 from hashscope.analysis.imbalance import best_aggregate
+from hashscope.analysis.observed import moves
 
 from .text import protocol_name
 
@@ -74,6 +75,44 @@ def heaviest(a: Analysis, r: PolicyResult, top: int) -> pd.DataFrame:
     })
 
 
+def _endpoint(addr: str, mac: str) -> str:
+    return addr or mac
+
+
+def flow_rows(a: Analysis, flows: pd.DataFrame) -> pd.DataFrame:
+    """Flows of a member comparison (:class:`MemberComparison` ``flows`` rows) with their
+    addresses, ports and protocol."""
+    f = a.flows.loc[flows["flow"].to_numpy()]
+    return pd.DataFrame({
+        "src": [_endpoint(x, m) for x, m in zip(f["src"], f["src_mac"], strict=True)],
+        "sport": f["sport"].to_numpy(),
+        "dst": [_endpoint(x, m) for x, m in zip(f["dst"], f["dst_mac"], strict=True)],
+        "dport": f["dport"].to_numpy(),
+        "proto": [protocol_name(p, v) for p, v in zip(f["proto"], f["ip_version"],
+                                                      strict=True)],
+        "bytes": flows["bytes"].to_numpy(), "predicted": flows["predicted"].to_numpy(),
+        "observed": flows["observed"].to_numpy()})
+
+
+def comparison_dict(a: Analysis, r: PolicyResult, top: int) -> dict | None:
+    """Observed against predicted for one policy (None without member captures)."""
+    o = r.observed
+    if o is None:
+        return None
+    bad, moved = o.disagreeing().head(top), o.moved().head(top)
+    timeline = moves(a.on_members, moved["flow"].to_numpy(), r.setup.members)
+    moved_rows = flow_rows(a, moved).to_dict(orient="records")
+    for row, flow in zip(moved_rows, moved["flow"].tolist(), strict=True):
+        row["members"] = timeline.get(int(flow), [])
+    return {"agreement": {"flows": o.by_flows, "bytes": o.by_bytes},
+            "flows_judged": o.flows_judged, "flows_agreeing": o.flows_agreeing,
+            "bytes_judged": o.bytes_judged, "bytes_agreeing": o.bytes_agreeing,
+            "members": o.members,
+            "disagreeing_flows": len(o.disagreeing()),
+            "disagreeing": flow_rows(a, bad).to_dict(orient="records"),
+            "moved_flows": len(o.moved()), "moved": moved_rows}
+
+
 def analysis_dict(a: Analysis, link_bps: float | None, top: int) -> dict:
     out = {"packets": a.packets, "sent_packets": a.sent_packets, "sent_bytes": a.sent_bytes,
            "flows": len(a.flows), "assumptions": a.assumptions,
@@ -91,6 +130,8 @@ def analysis_dict(a: Analysis, link_bps: float | None, top: int) -> dict:
             entry["capacity_bps"] = link_bps * int(up.sum())
         if r.key_imbalance:
             entry["over_random_keys"] = key_summary(r)
+        if r.observed is not None:
+            entry["observed_vs_predicted"] = comparison_dict(a, r, top)
         out["policies"].append(entry)
     return out
 

@@ -22,7 +22,7 @@ from hashscope.analysis.imbalance import best_aggregate, format_rate
 from hashscope.flows.read import FlowResult
 from hashscope.hashes.policy import Policy
 
-from .summary import describe, heaviest, key_summary, member_frame
+from .summary import comparison_dict, describe, heaviest, key_summary, member_frame
 from .text import protocol_name
 
 FLOWS_WIDTH = 160  #: columns of a flow table written anywhere but a terminal
@@ -83,7 +83,9 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             for row in hv.itertuples(index=False):
                 ht.add_row(*(str(v) for v in row))
             c.print(ht)
-    if len(a.observed) > 1:
+        if r.observed is not None:
+            print_comparison(c, comparison_dict(a, r, top), r.policy.name)
+    if len(a.observed) > 1 and a.on_members is None:
         ot = Table(title="observed: frames sent per capture interface")
         for col in ("interface", "packets", "bytes", "share"):
             ot.add_column(col, justify="left" if col == "interface" else "right")
@@ -95,6 +97,55 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
     caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
     for line in defaults + a.assumptions + caveats:
         c.print(f"note: {line}")
+
+
+def _time(ns: int) -> str:
+    return str(pd.Timestamp(int(ns), unit="ns", tz="UTC").strftime("%H:%M:%S.%f")[:-3])
+
+
+def print_comparison(c: Console, d: dict, policy: str) -> None:
+    """Observed against predicted (:func:`comparison_dict`)."""
+    t = Table(title=f"observed on the members against predicted ({policy})")
+    cols = ("member", "direction", "seen packets", "seen bytes", "seen share",
+            "predicted packets", "bytes", "share")
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("member", "direction") else "right")
+    for m in d["members"]:
+        if m["direction"] == "receive" and not m["observed_packets"]:
+            continue
+        pred = ([str(m["predicted_packets"]), str(m["predicted_bytes"]),
+                 f"{100 * m['predicted_share']:.1f}%"] if m["direction"] == "transmit"
+                else ["", "", ""])
+        t.add_row(m["member"], m["direction"], str(m["observed_packets"]),
+                  str(m["observed_bytes"]), f"{100 * m['observed_share']:.1f}%", *pred)
+    c.print(t)
+    c.print(f"agreement with {policy}: {100 * d['agreement']['flows']:.2f}% of "
+            f"{d['flows_judged']} flows, {100 * d['agreement']['bytes']:.2f}% of "
+            f"{d['bytes_judged']} bytes (a flow agrees when it was seen on exactly the "
+            "members predicted for it)")
+    if d["agreement"]["flows"] < 1:
+        c.print("`hashscope infer` with these captures finds the configuration that explains "
+                "what the members carried")
+    for title, key, count in (("disagreeing flows, largest first", "disagreeing",
+                               "disagreeing_flows"),
+                              ("flows seen on more than one member", "moved", "moved_flows")):
+        if not d[key]:
+            continue
+        ft = Table(title=f"{title} ({len(d[key])} of {d[count]})")
+        for col in ("src", "sport", "dst", "dport", "proto", "bytes", "predicted",
+                    "observed"):
+            ft.add_column(col, justify="right" if col in ("sport", "dport", "bytes")
+                          else "left")
+        if key == "moved":
+            ft.add_column("when (UTC)")
+        for row in d[key]:
+            cells = [str(row[col]) for col in ("src", "sport", "dst", "dport", "proto",
+                                               "bytes", "predicted", "observed")]
+            if key == "moved":
+                cells.append(" then ".join(f"{m['member']} {_time(m['first_ns'])}-"
+                                           f"{_time(m['last_ns'])}" for m in row["members"]))
+            ft.add_row(*cells)
+        c.print(ft)
 
 
 def print_compare(df: pd.DataFrame, title: str, notes: list[str]) -> None:
