@@ -82,6 +82,10 @@ def judge(obs: Observations, idx: np.ndarray, direction: str, freebsd: bool = Tr
         explained, reason = False, (
             f"nothing explains the observations: the best candidate ({best.label()}) "
             f"agrees with {best.evaluation.by_flows:.1%} of the flows")
+    elif best.evaluation.units <= best.evaluation.classes:
+        explained, reason = False, (
+            f"nothing testable explains the observations: only {best.label()} is consistent "
+            f"with them ({best.note})")
     elif best.evaluation.chance >= CHANCE:
         explained, reason = False, (
             f"too few independent flows to tell: {best.label()} agrees, but a wrong "
