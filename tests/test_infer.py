@@ -150,3 +150,28 @@ def test_a_split_by_an_unknown_5_tuple_hash_is_only_consistent_with_balance_tcp(
     assert answer.explained is False
     assert answer.best.policy == "ovs:balance-tcp"
     assert "nothing testable explains" in answer.reason
+
+
+def test_member_captures_with_different_spans_are_aligned_and_warned(tmp_path):
+    """eth0 captured throughout, eth1 only for its last frames, eth2 not at the same time
+    at all: each member's span is shown, the barely overlapping spans are warned about,
+    and what was captured still agrees with the true policy."""
+    d = ROOT / "captures" / "scenarios" / "behind-router"
+    cut = tmp_path / "eth1.pcap"
+    with (d / "eth1.pcap").open("rb") as f:
+        frames = list(dpkt.pcap.Reader(f))
+    w = dpkt.pcap.Writer(cut.open("wb"), nano=True)
+    for ts, buf in frames[-20:]:
+        w.writepkt(buf, ts)
+    w.close()
+    paths = [str(d / "eth0.pcap"), str(cut), str(d / "eth2.pcap")]
+    res = run_cli("analyze", *paths, "-p", "layer2+3", "--links", "eth0,eth1,eth2",
+                  "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert b"barely overlap in time" in res.stderr
+    o = json.loads(res.stdout)["policies"][0]["observed_vs_predicted"]
+    assert o["spans"]["eth1"]["frames"] == 20
+    assert o["spans"]["eth1"]["first_ns"] > o["spans"]["eth0"]["first_ns"]
+    assert o["agreement"]["flows"] == 1.0
+    [answer] = infer(paths, None, freebsd=False)
+    assert any("barely overlap" in str(w) for w in answer.observations.warnings)

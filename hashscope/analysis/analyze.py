@@ -27,6 +27,7 @@ from hashscope.threads import background
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
+from .spans import member_spans, overlap_warning
 from .observed import MemberComparison, MemberFold, compare_members, observes_members
 from .records import keyed_records
 from .signatures import Batch, SignatureFold, SignatureHashes
@@ -177,6 +178,10 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         on_members = fold.frame(names, setup.members)
         for r in results:
             r.observed = compare_members(on_members, r.load, setup.members)
+        spans = member_spans(on_members, setup.members.names)
+        barely = overlap_warning(spans)
+        if barely:
+            reader.warn(",".join(setup.members.names), None, barely)
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings, on_members)
 

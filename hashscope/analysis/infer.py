@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hashscope.capture.reader import WarningHandler
+from hashscope.errors import CaptureWarning
 from hashscope.members import Members
 
 from . import candidates, modes
 from .candidates import Candidate
 from .direction import LocalHost
 from .observations import RECEIVED, SENT, Observations, observe
+from .spans import overlap_warning
 
 EXPLAINS = 0.99  #: share of the flows the best candidate must agree with
 CHANCE = 1e-3  #: and the chance of that agreement from a wrong candidate must be below
@@ -52,6 +54,12 @@ def infer(paths: Sequence, members: Members, local: LocalHost | None = None,
     """Observe the captures on ``members`` and judge every candidate; one
     :class:`Inference` per direction present (or the one asked for)."""
     obs = observe(paths, members, local, on_warning)
+    barely = overlap_warning(obs.spans)
+    if barely:
+        warning = CaptureWarning(",".join(obs.members.names), None, barely)
+        obs.warnings.append(warning)
+        if on_warning:
+            on_warning(warning)
     out = []
     for name, code in (("transmit", SENT), ("receive", RECEIVED)):
         idx = obs.select(code)

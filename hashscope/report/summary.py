@@ -9,6 +9,7 @@ import pandas as pd
 from hashscope.analysis.analyze import Analysis, PolicyResult
 from hashscope.analysis.imbalance import best_aggregate
 from hashscope.analysis.observed import moves
+from hashscope.analysis.spans import member_spans
 
 from .text import protocol_name
 
@@ -104,7 +105,10 @@ def comparison_dict(a: Analysis, r: PolicyResult, top: int) -> dict | None:
     moved_rows = flow_rows(a, moved).to_dict(orient="records")
     for row, flow in zip(moved_rows, moved["flow"].tolist(), strict=True):
         row["members"] = timeline.get(int(flow), [])
+    spans = member_spans(a.on_members, r.setup.members.names)
     return {"agreement": {"flows": o.by_flows, "bytes": o.by_bytes},
+            "spans": {m: {"first_ns": f, "last_ns": la, "frames": n}
+                      for m, (f, la, n) in spans.items()},
             "flows_judged": o.flows_judged, "flows_agreeing": o.flows_agreeing,
             "bytes_judged": o.bytes_judged, "bytes_agreeing": o.bytes_agreeing,
             "members": o.members,

@@ -119,6 +119,8 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
         t.add_row(m["member"], m["direction"], str(m["observed_packets"]),
                   str(m["observed_bytes"]), f"{100 * m['observed_share']:.1f}%", *pred)
     c.print(t)
+    c.print("captured: " + "; ".join(f"{m} {_time(s['first_ns'])} to {_time(s['last_ns'])} UTC "
+                                     f"({s['frames']} frames)" for m, s in d["spans"].items()))
     c.print(f"agreement with {policy}: {100 * d['agreement']['flows']:.2f}% of "
             f"{d['flows_judged']} flows, {100 * d['agreement']['bytes']:.2f}% of "
             f"{d['bytes_judged']} bytes (a flow agrees when it was seen on exactly the "
