@@ -9,6 +9,7 @@ policy must agree 100%. A split by a hash no bond uses must be reported as unexp
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import dpkt
@@ -175,3 +176,51 @@ def test_member_captures_with_different_spans_are_aligned_and_warned(tmp_path):
     assert o["agreement"]["flows"] == 1.0
     [answer] = infer(paths, None, freebsd=False)
     assert any("barely overlap" in str(w) for w in answer.observations.warnings)
+
+
+def pcap_records(path: Path) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """A little-endian pcap's file header and its records as (time, record bytes), the
+    record header kept (wire lengths too)."""
+    data = path.read_bytes()
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
+    out, at = [], 24
+    while at + 16 <= len(data):
+        sec, frac, caplen = struct.unpack_from("<III", data, at)
+        out.append((sec * 10**9 + frac, data[at:at + 16 + caplen]))
+        at += 16 + caplen
+    return data[:24], out
+
+
+def write_records(path: Path, header: bytes, records) -> str:
+    path.write_bytes(header + b"".join(r for _, r in records))
+    return str(path)
+
+
+def test_frames_captured_twice_count_once(tmp_path):
+    """Overlapping ring files repeat frames on one interface; a bond0 capture holds a copy
+    of every member's frame: each frame counts once, on its member, and the output says
+    how many copies were dropped."""
+    d = ROOT / "captures" / "scenarios" / "behind-router"
+    info = json.loads((d / "scenario.json").read_text())
+    header, eth0 = pcap_records(d / "eth0.pcap")
+    ring = [write_records(tmp_path / "eth0_00001_20261201120000.pcap", header, eth0[:200]),
+            write_records(tmp_path / "eth0_00002_20261201120100.pcap", header, eth0[150:])]
+    every = sorted((r for n in ("eth0", "eth1", "eth2")
+                    for r in pcap_records(d / f"{n}.pcap")[1]), key=lambda r: r[0])
+    bond0 = write_records(tmp_path / "bond0.pcap", header, every)
+    paths = [*ring, str(d / "eth1.pcap"), str(d / "eth2.pcap"), bond0]
+    res = run_cli("analyze", *paths, "-p", "layer2+3", "--links", "eth0,eth1,eth2",
+                  "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    o = out["policies"][0]["observed_vs_predicted"]
+    seen = {m["member"]: m["observed_packets"] for m in o["members"]
+            if m["direction"] == "transmit"}
+    assert seen == info["packets_per_slave"]
+    assert o["agreement"]["flows"] == 1.0
+    notes = " ".join(out["assumptions"])
+    assert f"{len(every)} copies on interfaces that are not members" in notes
+    assert "50 repeats on one interface" in notes
+    [answer] = infer(paths, hashscope.parse_links("eth0,eth1,eth2"), freebsd=False)
+    assert answer.explained and answer.best.policy == "layer2+3"
+    assert answer.observations.spans["eth0"][2] == len(eth0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hashscope.capture.interfaces import interface_names
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
 from hashscope.decode.tables import packet_tables
 from hashscope.errors import CaptureWarning, SetupError
@@ -25,12 +26,13 @@ from hashscope.members import LINK_NOT_SENT
 from hashscope.threads import background
 
 from .direction import ALL_SENT, LocalHost, sent_mask
+from .duplicates import MemberFrames
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
-from .spans import member_spans, overlap_warning
 from .observed import MemberComparison, MemberFold, compare_members, observes_members
 from .records import keyed_records
 from .signatures import Batch, SignatureFold, SignatureHashes
+from .spans import member_spans, overlap_warning
 
 DEFAULT_KEYS = 32  #: random keys tried for a keyed policy without --seed
 
@@ -121,15 +123,20 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     offload = setup.vlan == "offload"
     sigs = SignatureFold(offload, local) if folded or apart else None
     table, up = FlowTable(), setup.members.up
-    fold = MemberFold() if observe else None
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if sigs is not None and not in_order:  # no packet table needed: keyed from the records
+    frames = (MemberFrames(reader.registry, setup.members)
+              if observe and observes_members(interface_names(paths), setup.members) else None)
+    if sigs is not None and not in_order and frames is None:  # keyed from the records
         batches = _record_batches(reader, offload)
     else:
+        tables = packet_tables(reader)
+        if frames is not None:
+            tables = (frames.keep(pk) for pk in tables)
         batches = (Batch(pk["depth"], pk["wirelen"], pk["ts_ns"], pk["iface"],
                          packet_keys(pk), signature_keys(pk, offload) if sigs else None, pk)
-                   for pk in packet_tables(reader))
+                   for pk in tables)
+    fold = MemberFold() if frames is not None else None
     for b in background(batches):
         fids = table.add_keyed(b.depth, b.wirelen, b.ts_ns, b.iface, *b.flow_keys)
         if sigs is not None:
@@ -172,7 +179,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     observed = pd.DataFrame({"interface": names,
                              "packets": _plus(obs_packets, np.zeros(len(names)))[: len(names)],
                              "bytes": _plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
-    assumptions = [] if local is not None else [ALL_SENT]
+    assumptions = ([] if local is not None else [ALL_SENT]) + (frames.notes() if frames else [])
     on_members = None
     if fold is not None and observes_members(names, setup.members):
         on_members = fold.frame(names, setup.members)

@@ -33,6 +33,7 @@ from hashscope.threads import background
 from hashscope.xxh64 import xxh64_words
 
 from .direction import LocalHost, sent_mask
+from .duplicates import MemberFrames
 
 SEQUENCE_FRAMES = 4 << 20  #: sent frames whose member sequence is kept, in time order
 MAX_OBSERVATIONS = 1 << 20  #: distinct hash inputs kept at most (the rest are counted)
@@ -91,6 +92,7 @@ class Observations:
     dropped: int  #: frames not kept because MAX_OBSERVATIONS was reached
     direction_source: str
     warnings: list[CaptureWarning] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  #: duplicates dropped, frames left out
 
     def select(self, direction: int) -> np.ndarray:
         return np.flatnonzero(self.direction == direction)
@@ -112,15 +114,14 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     table = FlowTable(key_words=ROW_WORDS + 1)
     flow_of = np.empty(0, np.int64)
     seq, seq_ts = [], []
-    seq_n = frames = other = dropped = 0
+    seq_n = frames = dropped = 0
     spans: dict[int, list[int]] = {}
-    for pk in background(packet_tables(reader)):
+    kept = MemberFrames(reader.registry, members)
+    for pk in background(kept.keep(pk) for pk in packet_tables(reader)):
         fids = flows.add(pk, packet_keys(pk))
         names = reader.registry.names()
         m = member_index(names, members or Members(tuple(dict.fromkeys(names))))[pk["iface"]]
-        on_member = (m >= 0) & (fids >= 0)
-        other += int(((m < 0) & (fids >= 0)).sum())
-        pk, m, fids = pk[on_member], m[on_member], fids[on_member]
+        pk, m, fids = pk[fids >= 0], m[fids >= 0], fids[fids >= 0]
         frames += len(pk)
         if not len(pk):
             continue
@@ -169,4 +170,4 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         np.concatenate(seq)[order] if seq else np.zeros(0, np.int64),
         np.concatenate(seq_ts)[order] if seq else np.zeros(0, np.int64),
         {names[k]: (int(v[0]), int(v[1]), int(v[2])) for k, v in sorted(spans.items())},
-        frames, other, dropped, direction_source, reader.warnings)
+        frames, kept.other, dropped, direction_source, reader.warnings, kept.notes())
