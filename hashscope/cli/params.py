@@ -13,6 +13,7 @@ from hashscope.api import Setup, make_setup
 from hashscope.capture.interfaces import interface_names
 from hashscope.capture.names import NamedCapture
 from hashscope.errors import CaptureWarning, HashscopeError
+from hashscope.members import MAX_LINKS
 
 Captures = Annotated[list[str] | None, typer.Argument(
     help="Capture files (pcap, pcapng; gzip/bzip2/xz by content), or - for stdin.",
@@ -92,6 +93,9 @@ def member_links(links: str | None, paths: list) -> tuple[str | None, list[str]]
     if links is not None:
         return links, []
     names = interface_names(paths)
+    if len(names) > MAX_LINKS:
+        return links, [f"{len(names)} capture interfaces, more than a bond has members "
+                       f"({MAX_LINKS}): they are not taken as the members (give --links)"]
     if len(names) < 2 or any("," in n for n in names):
         return links, []
     return ",".join(names), [f"members {', '.join(names)} from the captures' interfaces, in "
