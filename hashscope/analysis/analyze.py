@@ -25,6 +25,7 @@ from hashscope.hashes.signature import signature_keys
 from hashscope.members import LINK_NOT_SENT
 from hashscope.threads import background
 
+from .detect import detect_local
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .duplicates import MemberFrames
 from .imbalance import Imbalance, imbalance
@@ -127,6 +128,10 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
     frames = (MemberFrames(reader.registry, setup.members)
               if observe and observes_members(interface_names(paths), setup.members) else None)
+    told = []
+    if frames is not None and local is None:
+        local, how = detect_local(paths, setup.members)
+        told = [f"direction: {how}"]
     if sigs is not None and not in_order and frames is None:  # keyed from the records
         batches = _record_batches(reader, offload)
     else:
@@ -179,7 +184,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     observed = pd.DataFrame({"interface": names,
                              "packets": _plus(obs_packets, np.zeros(len(names)))[: len(names)],
                              "bytes": _plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
-    assumptions = ([] if local is not None else [ALL_SENT]) + (frames.notes() if frames else [])
+    assumptions = (told + ([] if local is not None else [ALL_SENT])
+                   + (frames.notes() if frames else []))
     on_members = None
     if fold is not None and observes_members(names, setup.members):
         on_members = fold.frame(names, setup.members)

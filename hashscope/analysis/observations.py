@@ -32,6 +32,7 @@ from hashscope.members import Members
 from hashscope.threads import background
 from hashscope.xxh64 import xxh64_words
 
+from .detect import detect_local
 from .direction import LocalHost, sent_mask
 from .duplicates import MemberFrames
 
@@ -109,6 +110,11 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     """Read the captures once into :class:`Observations` over ``members`` (interface
     names; frames on other interfaces are counted, not observed). Without ``members``,
     every capture interface is a member, in the order the captures name them."""
+    how = "--local " + ", ".join(local.text) if local is not None else ""
+    if local is None:
+        local, how = detect_local(paths, members)
+        if local is None:
+            how = f"assumed every frame on a member was sent by the bonded host ({how})"
     reader = CaptureReader(paths, on_warning=on_warning)
     flows = FlowTable()
     table = FlowTable(key_words=ROW_WORDS + 1)
@@ -160,8 +166,7 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     if members is None:
         members = Members(tuple(dict.fromkeys(reader.registry.names())))
     names = members.names
-    direction_source = ("--local " + ", ".join(local.text) if local is not None
-                        else "assumed: every frame on a member was sent by the bonded host")
+    direction_source = how
     return Observations(
         members, rows, (tag & np.uint64(0xFFFF)).astype(np.int64),
         ((tag >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64), flow_of[:n].copy(),
