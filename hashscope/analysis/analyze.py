@@ -16,6 +16,7 @@ import pandas as pd
 
 from hashscope.capture.interfaces import interface_names
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
+from hashscope.decode.merge import TimeOrderedReader
 from hashscope.decode.tables import packet_tables
 from hashscope.errors import CaptureWarning, SetupError
 from hashscope.flows.table import FlowTable, packet_keys
@@ -30,7 +31,14 @@ from .direction import ALL_SENT, LocalHost, sent_mask
 from .duplicates import MemberFrames
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad
-from .observed import MemberComparison, MemberFold, compare_members, observes_members
+from .observed import (
+    FrameTally,
+    MemberComparison,
+    MemberFold,
+    compare_members,
+    member_of,
+    observes_members,
+)
 from .records import keyed_records
 from .signatures import Batch, SignatureFold, SignatureHashes
 from .spans import member_spans, overlap_warning
@@ -108,7 +116,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     ``observe``: where the captures name the members (:mod:`.observed`), join each
     policy's prediction with what they carried (``PolicyResult.observed``).
     """
-    reader = CaptureReader(paths, on_warning=on_warning, on_progress=on_progress)
+    members_seen = observe and observes_members(interface_names(paths), setup.members)
+    reader = (TimeOrderedReader if members_seen else CaptureReader)(
+        paths, on_warning=on_warning, on_progress=on_progress)
     if on_start:
         on_start(reader.total_size())
     runs = []
@@ -126,8 +136,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     table, up = FlowTable(), setup.members.up
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    frames = (MemberFrames(reader.registry, setup.members)
-              if observe and observes_members(interface_names(paths), setup.members) else None)
+    frames = MemberFrames(reader.registry, setup.members) if members_seen else None
     told = []
     if frames is not None and local is None:
         local, how = detect_local(paths, setup.members)
@@ -135,13 +144,13 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     if sigs is not None and not in_order and frames is None:  # keyed from the records
         batches = _record_batches(reader, offload)
     else:
-        tables = packet_tables(reader)
-        if frames is not None:
-            tables = (frames.keep(pk) for pk in tables)
+        tables = packet_tables(reader) if frames is None else (
+            frames.keep(pk) for pk in reader.tables())  # member captures, in time order
         batches = (Batch(pk["depth"], pk["wirelen"], pk["ts_ns"], pk["iface"],
                          packet_keys(pk), signature_keys(pk, offload) if sigs else None, pk)
                    for pk in tables)
     fold = MemberFold() if frames is not None else None
+    tallies: dict[int, FrameTally] = {}
     for b in background(batches):
         fids = table.add_keyed(b.depth, b.wirelen, b.ts_ns, b.iface, *b.flow_keys)
         if sigs is not None:
@@ -155,9 +164,12 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             fold.add(fids, b.iface, b.wirelen, b.ts_ns, sent)
         obs_packets = _plus(obs_packets, np.bincount(b.iface[sent]))
         obs_bytes = _plus(obs_bytes, np.bincount(b.iface[sent], weights=b.wirelen[sent]))
+        seen_on = (member_of(reader.registry.names(), setup.members)[b.iface]
+                   if frames is not None else None)
         for assigner, load in in_order:
-            _add(load, _sent_only(lambda m, a=assigner, t=b.table: a.assign(t[m]).link, sent), fids,
-                 sent, up, b.wirelen)
+            link = _sent_only(lambda m, a=assigner, t=b.table: a.assign(t[m]).link, sent)
+            _tally(tallies, load, link, seen_on, b.wirelen)
+            _add(load, link, fids, sent, up, b.wirelen)
         if sigs is None:
             continue
         _add_each(folded, waiting, up)
@@ -167,6 +179,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             bucket = cache.frames(sids, hashed, rest)
             routed = _sent_only(lambda m, a=cache.assigner, k=bucket, t=ts, s=size:
                                 a.route(k[m], t[m], s[m]), sent)
+            _tally(tallies, load, routed, seen_on, size)
             _add(load, routed, fids, sent, up, size)
     if sigs is not None:
         _add_each(folded, sigs.flush(), up)
@@ -190,7 +203,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     if fold is not None and observes_members(names, setup.members):
         on_members = fold.frame(names, setup.members)
         for r in results:
-            r.observed = compare_members(on_members, r.load, setup.members)
+            r.observed = compare_members(on_members, r.load, setup.members,
+                                         tallies.get(id(r.load)))
         spans = member_spans(on_members, setup.members.names)
         barely = overlap_warning(spans)
         if barely:
@@ -227,6 +241,13 @@ def _record_batches(reader: CaptureReader, offload: bool) -> Iterator[Batch]:
         depth, fw, fh, sw, sh, hashed, rest = keyed_records(b, reader.registry.linktypes(),
                                                             offload)
         yield Batch(depth, b.wirelen, b.ts_ns, b.iface, (fw, fh), (sw, sh, hashed), rest=rest)
+
+
+def _tally(tallies: dict, load: LinkLoad, link: np.ndarray, seen_on: np.ndarray | None,
+           size: np.ndarray) -> None:
+    """With member captures, count an ordered policy's frames against their members."""
+    if seen_on is not None and load.flow_links is not None:  # the shown key's load
+        tallies.setdefault(id(load), FrameTally()).add(link, seen_on, size)
 
 
 def _sent_only(members: Callable[[np.ndarray | slice], np.ndarray], sent: np.ndarray

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange
 
-from hashscope.capture.reader import CaptureReader, WarningHandler
+from hashscope.capture.reader import WarningHandler
 from hashscope.columns import PACKET_DTYPE
-from hashscope.decode.tables import packet_tables
+from hashscope.decode.merge import TimeOrderedReader
 from hashscope.errors import CaptureWarning
 from hashscope.flows.table import FlowTable, packet_keys
 from hashscope.hashes.signature import IGNORED, ROW_WORDS, WHOLE, signature_keys
@@ -35,6 +35,7 @@ from hashscope.xxh64 import xxh64_words
 from .detect import detect_local
 from .direction import LocalHost, sent_mask
 from .duplicates import MemberFrames
+from .observed import member_of
 
 SEQUENCE_FRAMES = 4 << 20  #: sent frames whose member sequence is kept, in time order
 MAX_OBSERVATIONS = 1 << 20  #: distinct hash inputs kept at most (the rest are counted)
@@ -99,12 +100,6 @@ class Observations:
         return np.flatnonzero(self.direction == direction)
 
 
-def member_index(names: list[str], members: Members) -> np.ndarray:
-    """Member index (-1: not a member) of every interface of the registry."""
-    index = {name: i for i, name in enumerate(members.names)}
-    return np.array([index.get(n, -1) for n in names] or [-1], dtype=np.int64)
-
-
 def observe(paths: Sequence, members: Members | None = None, local: LocalHost | None = None,
             on_warning: WarningHandler | None = None) -> Observations:
     """Read the captures once into :class:`Observations` over ``members`` (interface
@@ -115,7 +110,7 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         local, how = detect_local(paths, members)
         if local is None:
             how = f"assumed every frame on a member was sent by the bonded host ({how})"
-    reader = CaptureReader(paths, on_warning=on_warning)
+    reader = TimeOrderedReader(paths, on_warning=on_warning)
     flows = FlowTable()
     table = FlowTable(key_words=ROW_WORDS + 1)
     flow_of = np.empty(0, np.int64)
@@ -123,10 +118,10 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     seq_n = frames = dropped = 0
     spans: dict[int, list[int]] = {}
     kept = MemberFrames(reader.registry, members)
-    for pk in background(kept.keep(pk) for pk in packet_tables(reader)):
+    for pk in background(kept.keep(pk) for pk in reader.tables()):
         fids = flows.add(pk, packet_keys(pk))
         names = reader.registry.names()
-        m = member_index(names, members or Members(tuple(dict.fromkeys(names))))[pk["iface"]]
+        m = member_of(names, members or Members(tuple(dict.fromkeys(names))))[pk["iface"]]
         pk, m, fids = pk[fids >= 0], m[fids >= 0], fids[fids >= 0]
         frames += len(pk)
         if not len(pk):

@@ -7,7 +7,9 @@ each policy's result is then joined with it (:func:`compare_members`): per membe
 observed and the predicted packets and bytes, per flow the members it was seen on
 against the members it was predicted on, and the agreement by flows and by bytes. A
 flow agrees when it was seen on exactly the members predicted for it; its bytes agree
-where they were seen on a predicted member.
+where they were seen on a predicted member; for a policy whose member depends on the
+order (round robin, OVS's buckets, failover), frame by frame (:class:`FrameTally`): a
+frame agrees when it was seen on the member predicted for it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hashscope.flows.table import FlowTable
-from hashscope.members import Members
+from hashscope.members import LINK_ALL, Members
 
 from .loads import LinkLoad
 
@@ -32,6 +34,12 @@ def _mix(words: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
     with np.errstate(over="ignore"):
         return splitmix(words[:, 0] ^ splitmix(words[:, 1]))
+
+
+def member_of(interface_names: list[str], members: Members) -> np.ndarray:
+    """The member index (-1: none) of every interface of the registry, by name."""
+    index = {name: i for i, name in enumerate(members.names)}
+    return np.array([index.get(x, -1) for x in interface_names] or [-1], np.int64)
 
 
 class MemberFold:
@@ -57,14 +65,28 @@ class MemberFold:
         n = self.table.n
         keys, stats = self.table.keys[:n], self.table.stats[:n]
         iface = (keys[:, 1] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        index = {name: i for i, name in enumerate(members.names)}
-        member_of = np.array([index.get(x, -1) for x in interface_names] or [-1], np.int64)
-        member = member_of[iface]
+        member = member_of(interface_names, members)[iface]
         keep = member >= 0
         return pd.DataFrame({"flow": keys[keep, 0].astype(np.int64), "member": member[keep],
                              "sent": (keys[keep, 1] >> np.uint64(32)) > 0,
                              "packets": stats[keep, 0], "bytes": stats[keep, 1],
                              "first": stats[keep, 2], "last": stats[keep, 3]})
+
+
+class FrameTally:
+    """Frame by frame, for a policy whose members depend on the order (round robin,
+    OVS's buckets, failover): how many sent frames on a member were predicted there."""
+
+    def __init__(self):
+        self.packets = self.packets_agreeing = self.bytes = self.bytes_agreeing = 0
+
+    def add(self, link: np.ndarray, member: np.ndarray, size: np.ndarray) -> None:
+        judged = (member >= 0) & ((link >= 0) | (link == LINK_ALL))
+        same = judged & ((link == member) | (link == LINK_ALL))
+        self.packets += int(judged.sum())
+        self.packets_agreeing += int(same.sum())
+        self.bytes += int(size[judged].sum())
+        self.bytes_agreeing += int(size[same].sum())
 
 
 def observes_members(interface_names: list[str], members: Members) -> bool:
@@ -82,6 +104,14 @@ class MemberComparison:
     flows_agreeing: int
     bytes_judged: int
     bytes_agreeing: int
+    frames_judged: int | None = None  #: frame by frame (ordered policies only)
+    frames_agreeing: int | None = None
+
+    @property
+    def by_frames(self) -> float | None:
+        if self.frames_judged is None:
+            return None
+        return self.frames_agreeing / self.frames_judged if self.frames_judged else 0.0
 
     @property
     def by_flows(self) -> float:
@@ -108,9 +138,11 @@ def _names(mask: np.ndarray, names: tuple[str, ...]) -> list[str]:
     return list(np.array(labels, dtype=object)[inverse.reshape(-1)])
 
 
-def compare_members(observed: pd.DataFrame, load: LinkLoad, members: Members
-                    ) -> MemberComparison:
-    """Join ``observed`` (:meth:`MemberFold.frame`) with a policy's ``load``."""
+def compare_members(observed: pd.DataFrame, load: LinkLoad, members: Members,
+                    tally: FrameTally | None = None) -> MemberComparison:
+    """Join ``observed`` (:meth:`MemberFold.frame`) with a policy's ``load``; with the
+    ``tally`` of an ordered policy, its bytes agree frame by frame (else flow by flow:
+    the same for a policy whose member follows from the headers)."""
     n = members.count
     rows = []
     for sent, side in ((True, "transmit"), (False, "receive")):
@@ -152,6 +184,10 @@ def compare_members(observed: pd.DataFrame, load: LinkLoad, members: Members
                           "predicted": _names(predicted, members.names),
                           "agrees": agrees, "judged": judged, "seen_on": seen_on,
                           "bytes": flow_bytes, "first": first, "last": last})
+    if tally is not None:
+        return MemberComparison(rows, flows, int(judged.sum()), int(agrees.sum()),
+                                tally.bytes, tally.bytes_agreeing, tally.packets,
+                                tally.packets_agreeing)
     return MemberComparison(rows, flows, int(judged.sum()), int(agrees.sum()),
                             int(flow_bytes[judged].sum()), int(good_bytes[judged].sum()))
 

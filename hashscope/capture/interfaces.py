@@ -1,8 +1,10 @@
-"""The interfaces captures name, without reading them through: what the members are."""
+"""The interfaces captures name, without reading them through: what the members are, and
+which files are one interface's stream (a ring buffer) to be read in turn."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hashscope.errors import HashscopeError
 
@@ -10,19 +12,39 @@ from .names import NamedCapture
 from .reader import CaptureReader
 
 
+@dataclass(frozen=True)
+class FilePeek:
+    path: str | NamedCapture
+    names: tuple[str, ...]  #: its interfaces met in the first batch of records
+    first_ns: int | None  #: its first frame's time (None: no frame, unreadable, stdin)
+
+
+def peek(path: str | NamedCapture) -> FilePeek:
+    """A file's interfaces and first time, from its first batch of records. Standard input
+    and unreadable files give none (the real read reports them)."""
+    if str(path) == "-":
+        return FilePeek(path, (), None)
+    reader = CaptureReader([path])
+    try:
+        batch = next(iter(reader.batches()), None)
+    except HashscopeError:
+        return FilePeek(path, (), None)
+    first = int(batch.ts_ns.min()) if batch is not None and len(batch) else None
+    return FilePeek(path, tuple(reader.registry.names()), first)
+
+
 def interface_names(paths: Sequence[str | NamedCapture]) -> list[str]:
-    """The capture interfaces of the files, in order, each once: a pcap's (its file's
-    stem or its --member name), a pcapng's interface blocks met in its first batch of
-    records. Standard input and unreadable files are skipped (the real read reports
-    them)."""
-    names: list[str] = []
-    for path in paths:
-        if str(path) == "-":
-            continue
-        reader = CaptureReader([path])
-        try:
-            next(iter(reader.batches()), None)
-        except HashscopeError:
-            continue
-        names += reader.registry.names()
-    return list(dict.fromkeys(names))
+    """The capture interfaces of the files, in order, each once (see :func:`peek`)."""
+    return list(dict.fromkeys(n for p in paths for n in peek(p).names))
+
+
+def streams(paths: Sequence[str | NamedCapture]) -> list[list[str | NamedCapture]]:
+    """The files grouped by the interfaces they hold (one member's ring buffer is one
+    group), each group's files by their first frame's time; groups in order of first
+    appearance. Files that tell nothing (stdin, unreadable) are groups of their own."""
+    groups: dict[object, list[FilePeek]] = {}
+    for k, p in enumerate(paths):
+        f = peek(p)
+        groups.setdefault(f.names if f.names else ("#", k), []).append(f)
+    return [[f.path for f in sorted(g, key=lambda f: (f.first_ns is None, f.first_ns or 0))]
+            for g in groups.values()]

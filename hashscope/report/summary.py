@@ -106,7 +106,10 @@ def comparison_dict(a: Analysis, r: PolicyResult, top: int) -> dict | None:
     for row, flow in zip(moved_rows, moved["flow"].tolist(), strict=True):
         row["members"] = timeline.get(int(flow), [])
     spans = member_spans(a.on_members, r.setup.members.names)
-    return {"agreement": {"flows": o.by_flows, "bytes": o.by_bytes},
+    agreement = {"flows": o.by_flows, "bytes": o.by_bytes}
+    if o.by_frames is not None:
+        agreement["frames"] = o.by_frames
+    return {"agreement": agreement,
             "spans": {m: {"first_ns": f, "last_ns": la, "frames": n}
                       for m, (f, la, n) in spans.items()},
             "flows_judged": o.flows_judged, "flows_agreeing": o.flows_agreeing,

@@ -121,10 +121,12 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
     c.print(t)
     c.print("captured: " + "; ".join(f"{m} {_time(s['first_ns'])} to {_time(s['last_ns'])} UTC "
                                      f"({s['frames']} frames)" for m, s in d["spans"].items()))
+    frames = d["agreement"].get("frames")
     c.print(f"agreement with {policy}: {100 * d['agreement']['flows']:.2f}% of "
             f"{d['flows_judged']} flows, {100 * d['agreement']['bytes']:.2f}% of "
-            f"{d['bytes_judged']} bytes (a flow agrees when it was seen on exactly the "
-            "members predicted for it)")
+            f"{d['bytes_judged']} bytes"
+            + (f", {100 * frames:.2f}% of the frames" if frames is not None else "")
+            + " (a flow agrees when it was seen on exactly the members predicted for it)")
     if d["agreement"]["flows"] < 1:
         c.print("`hashscope infer` with these captures finds the configuration that explains "
                 "what the members carried")
