@@ -97,7 +97,8 @@ def test_manifest(scenario):
     assert list(m["slave_captures"]) == m["slaves"]
     assert (d / "input.pcap").stat().st_size < 4 << 20
     if "files" in m:  # the second set says what each file is, and lists them all
-        assert sorted(m["files"]) == sorted(p.name for p in d.iterdir() if p.name != "scenario.json")
+        listed = sorted(p.name for p in d.iterdir() if p.name != "scenario.json")
+        assert sorted(m["files"]) == listed
 
 
 def test_input_is_what_the_bond_sent(scenario):
@@ -200,7 +201,8 @@ SECOND_SET = {  # name: (mode, policy, slaves in enslave order, vlan)
     "active-backup-failover-any": ("active-backup", None, ["eno2", "eno1"], "inband"),
     "broadcast2-office": ("broadcast", None, ["ens4", "ens3"], "inband"),
 }
-ANY = [n for n in NAMES if "any_capture" in json.loads((SCENARIOS / n / "scenario.json").read_text())]
+ANY = [n for n in NAMES
+       if "any_capture" in json.loads((SCENARIOS / n / "scenario.json").read_text())]
 
 
 def test_the_second_set():

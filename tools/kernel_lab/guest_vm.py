@@ -162,7 +162,8 @@ def tcpdump_entries():
     entries.append(("bin/tcpdump", 0o100755, exe.read_bytes()))
     # tcpdump -Z root looks the user up; libpcap wants nothing else
     entries += [("etc", 0o040755, b""),
-                ("etc/passwd", 0o100644, b"root:x:0:0:root:/:/bin/sh\ntcpdump:x:104:109::/:/bin/false\n"),
+                ("etc/passwd", 0o100644,
+                 b"root:x:0:0:root:/:/bin/sh\ntcpdump:x:104:109::/:/bin/false\n"),
                 ("etc/group", 0o100644, b"root:x:0:\ntcpdump:x:109:\n")]
     v = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     version = "; ".join(x.strip() for x in (v.stdout + v.stderr).splitlines()[:2])

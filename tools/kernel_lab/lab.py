@@ -245,7 +245,7 @@ def run_replays(jobs, env=None):
         size += Path(jobs[k]["input"]).stat().st_size
         script.append(job_script(k, job, files))
     res = boot(env, "".join(script), files, disk_mb=64 + 8 * (size >> 20), extra=extra)
-    for k, job in enumerate(jobs):
+    for job in jobs:
         if job.get("any"):
             job["tcpdump"] = tcpdump
     return [res / f"r{k}" for k in range(len(jobs))], (res / "kernel.txt").read_text().strip()

@@ -407,7 +407,7 @@ def live_vms(out: Path):
             sh("ip -n klhost addr flush dev bond0")
             sh("ip -n klhost link add brvm type bridge && ip -n klhost link set bond0 master brvm"
                " && ip -n klhost link set brvm up")
-            for i, (vm, m) in enumerate(zip(vms, VM_MACS)):
+            for i, (vm, m) in enumerate(zip(vms, VM_MACS, strict=True)):
                 subprocess.run(["ip", "netns", "del", vm], stderr=subprocess.DEVNULL)
                 sh(f"ip netns add {vm} && ip -n {vm} link set lo up")
                 sh(f"ip netns exec {vm} sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
