@@ -46,6 +46,11 @@ def apt_install(pkg):
 
 
 def kernel_package():
+    """The kernel package: $KERNEL_LAB_KERNEL (lab.py --kernel-package) or the one
+    linux-image-amd64 depends on now."""
+    pinned = os.environ.get("KERNEL_LAB_KERNEL")
+    if pinned:
+        return pinned
     for attempt in (0, 1):
         r = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], capture_output=True,
                            text=True)
@@ -137,6 +142,34 @@ def setup():
             "busybox_deb": bdeb.name}
 
 
+def tcpdump_entries():
+    """The host's tcpdump (Debian's package, installed when missing) with the shared
+    libraries it loads, for the guest's `-i any` captures: (path, mode, bytes) entries of
+    the initramfs, and tcpdump's version line."""
+    if not shutil.which("tcpdump"):
+        apt_install("tcpdump")
+    exe = Path(shutil.which("tcpdump")).resolve()
+    r = subprocess.run(["ldd", str(exe)], capture_output=True, text=True, check=True)
+    libs = re.findall(r"(/\S+) \(0x", r.stdout)
+    entries, dirs = [], set()
+    for lib in libs:
+        real = Path(lib).resolve()
+        parts = Path(lib).parts[1:-1]
+        for k in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:k]))
+        entries.append((lib.lstrip("/"), 0o100755, real.read_bytes()))
+    entries = [(d, 0o040755, b"") for d in sorted(dirs) if d not in ("bin", "tmp")] + entries
+    entries.append(("bin/tcpdump", 0o100755, exe.read_bytes()))
+    # tcpdump -Z root looks the user up; libpcap wants nothing else
+    entries += [("etc", 0o040755, b""),
+                ("etc/passwd", 0o100644,
+                 b"root:x:0:0:root:/:/bin/sh\ntcpdump:x:104:109::/:/bin/false\n"),
+                ("etc/group", 0o100644, b"root:x:0:\ntcpdump:x:109:\n")]
+    v = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    version = "; ".join(x.strip() for x in (v.stdout + v.stderr).splitlines()[:2])
+    return entries, version
+
+
 # ---------------------------------------------------------------- initramfs
 
 def cpio_newc(entries):
@@ -155,9 +188,10 @@ def cpio_newc(entries):
     return out.getvalue()
 
 
-def build_initramfs(env, script: str, files: dict) -> bytes:
+def build_initramfs(env, script: str, files: dict, extra=()) -> bytes:
     d, f, x = 0o040755, 0o100644, 0o100755
     entries = [(p, d, b"") for p in ("bin", "modules", "job", "proc", "sys", "dev", "tmp", "out")]
+    entries += list(extra)
     entries.append(("init", x, (HERE / "guest" / "init").read_bytes()))
     entries.append(("bin/busybox", x, env["busybox"].read_bytes()))
     entries.append(("bin/pktlab", x, env["pktlab"].read_bytes()))
@@ -172,12 +206,13 @@ def build_initramfs(env, script: str, files: dict) -> bytes:
     return cpio_newc(entries)
 
 
-def boot(env, script: str, files: dict, disk_mb: int, timeout=3600) -> Path:
-    """Boot the guest with a job; returns the directory holding the guest's /out."""
+def boot(env, script: str, files: dict, disk_mb: int, timeout=3600, extra=()) -> Path:
+    """Boot the guest with a job; returns the directory holding the guest's /out.
+    extra: more initramfs entries (tcpdump_entries())."""
     rundir = CACHE / "run"
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
-    (rundir / "initramfs.cpio").write_bytes(build_initramfs(env, script, files))
+    (rundir / "initramfs.cpio").write_bytes(build_initramfs(env, script, files, extra))
     disk = rundir / "out.img"
     with open(disk, "wb") as fh:
         fh.truncate(disk_mb << 20)

@@ -27,13 +27,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
+import re
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from guest_vm import CACHE, HERE, boot, log, setup
-from pcap_files import frame_kind, read_pcap, write_pcapng
+from guest_vm import CACHE, HERE, boot, log, setup, tcpdump_entries
+from pcap_files import frame_kind, read_pcap, read_sll2_pcap, write_pcap, write_pcapng
 
 ROOT = HERE.parent.parent
 VECTORS = ROOT / "tests" / "data" / "vectors"
@@ -135,11 +137,28 @@ def compare_vectors(new: Path, refdir: Path) -> bool:
 
 # ---------------------------------------------------------------- replay / scenarios
 
+# the modes that pick a slave by the transmit hash (the others leave xmit_hash_policy unused)
+HASH_MODES = ("balance-xor", "802.3ad")
+MODES = HASH_MODES + ("balance-rr", "active-backup", "broadcast")
+# tcpdump -i any in the guest: SLL2 records of 20 header bytes and 114 bytes of the packet
+# after its Ethernet header, as much as the slave captures keep (snaplen 128)
+ANY_SNAPLEN = 134
+ANY_COMMAND = (f"tcpdump -i any -y LINUX_SLL2 -s {ANY_SNAPLEN} -B 16384 --immediate-mode -U -n"
+               " -Z root -w any.pcap")
+
+
 def replay_script(job):
-    """job: dict(mode, policy, slaves, vlan, local_mac, input name, out name)."""
+    """job: dict(mode, policy, slaves, vlan, local_mac, input name, out name; optional
+    events [{before_frame, command}], any (tcpdump -i any), primary)."""
     s, b, o = job["slaves"], "bond0", f"/out/{job['out']}"
     mac = job.get("local_mac") or ""
     lines = [f"log replay {job['out']}", f"mkdir -p {o}"]
+    if job.get("any"):
+        # its own network namespace, so the interface indexes are the same run after run
+        # (lo 1, then the devices in the order made here), whatever ran before in the boot
+        lines = ["mount -t sysfs sysfs /sys", ". /job/helpers.sh", "ip link set lo up",
+                 "sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
+                 " net.ipv6.conf.default.disable_ipv6=1"] + lines
     if job["mode"] == "802.3ad":
         # the LACP partner: a bond in its own network namespace, over veth pairs
         # (its own mount namespace too: a sysfs mounted there shows that namespace's devices)
@@ -157,7 +176,10 @@ def replay_script(job):
         lines.append(f"dummies {' '.join(s)}")
     # fixed permanent addresses, so that the bonding text is the same run after run
     lines += [f"ip link set {name} address 02:00:00:00:b0:{i:02x}" for i, name in enumerate(s)]
-    lines += [f"mkbond {b} {job['mode']} {job['policy']} {mac}", f"enslave {b} {' '.join(s)}"]
+    lines += [f"mkbond {b} {job['mode']} {job['policy'] or '-'} {mac}"]
+    if job.get("primary"):
+        lines.append(f"echo {job['primary']} > /sys/class/net/{b}/bonding/primary")
+    lines.append(f"enslave {b} {' '.join(s)}")
     vids = job.get("vids") or []
     if vids:
         lines.append(f"vlans {b} {' '.join(map(str, vids))}")
@@ -165,15 +187,35 @@ def replay_script(job):
         lines.append(f"wait_lacp {b} {len(s)}")
     else:
         lines.append("sleep 1")
+    if job.get("any"):
+        lines += [f"for f in /sys/class/net/*/ifindex; do d=${{f%/ifindex}};"
+                  f" echo $(cat $f) ${{d##*/}}; done > {o}/ifindex.txt",
+                  f"{ANY_COMMAND.replace('any.pcap', f'{o}/any.raw.pcap')} 2> {o}/tcpdump.txt &",
+                  "TD=$!", "i=0",
+                  f"until grep -q 'listening on' {o}/tcpdump.txt; do"
+                  " usleep 100000; i=$((i + 1)); [ $i -lt 300 ]; done"]
+    events = "".join(f" -x '{e['before_frame']}:{e['command']}'" for e in job.get("events", ()))
     lines += [f"pktlab -i /job/{job['input']} -o {o} -d {b} -t {','.join(s)}"
-              + (" -V" if job["vlan"] == "offload" else ""),
+              + (" -V" if job["vlan"] == "offload" else "") + events,
               f"cat /proc/net/bonding/{b} > {o}/proc_net_bonding_{b}.txt"]
+    if job.get("any"):
+        lines += ["sleep 2", "kill -INT $TD", "wait $TD"]
     if job["mode"] == "802.3ad":
         lines += ["nsenter -t $NS -n cat /proc/net/bonding/po1 > " + o + "/partner_po1.txt",
                   "kill $NS"]
     lines.append(f"rmbond {b}")
     lines += [f"ip link del {d} 2>/dev/null || true" for d in s]
     return "\n".join(lines) + "\n"
+
+
+def job_script(k, job, files):
+    """The guest's lines for job k; a job with an any capture runs in its own network and
+    mount namespace from a script of its own."""
+    text = replay_script(job)
+    if not job.get("any"):
+        return text
+    files[f"r{k}.sh"] = text.encode()
+    return f"unshare -n -m sh -e /job/r{k}.sh\n"
 
 
 def helpers_text():
@@ -190,6 +232,9 @@ def run_replays(jobs, env=None):
     files = {"helpers.sh": helpers_text().encode()}
     script = []
     size = 0
+    extra, tcpdump = (), None
+    if any(j.get("any") for j in jobs):
+        extra, tcpdump = tcpdump_entries()
     for k, job in enumerate(jobs):
         frames = read_pcap(job["input"])
         job = dict(job, input=f"in{k}.pcap", out=f"r{k}")
@@ -198,8 +243,11 @@ def run_replays(jobs, env=None):
                                   if d[12:14] == b"\x81\x00"})
         files[job["input"]] = Path(jobs[k]["input"])
         size += Path(jobs[k]["input"]).stat().st_size
-        script.append(replay_script(job))
-    res = boot(env, "".join(script), files, disk_mb=64 + 3 * (size >> 20))
+        script.append(job_script(k, job, files))
+    res = boot(env, "".join(script), files, disk_mb=64 + 8 * (size >> 20), extra=extra)
+    for job in jobs:
+        if job.get("any"):
+            job["tcpdump"] = tcpdump
     return [res / f"r{k}" for k in range(len(jobs))], (res / "kernel.txt").read_text().strip()
 
 
@@ -210,22 +258,29 @@ def finish_replay(job, resdir: Path, outdir: Path, kernel: str, extra=None):
     frames = read_pcap(job["input"])
     idx = [int(x) for x in (resdir / "index.txt").read_text().split()]
     stats = (resdir / "stats.txt").read_text()
-    if len(idx) != len(frames) or any(i < 0 for i in idx):
+    # broadcast: every frame on every slave (pktlab's -2, checked below); else one slave each
+    ok = (lambda i: i == -2) if job["mode"] == "broadcast" else (lambda i: i >= 0)
+    if len(idx) != len(frames) or not all(ok(i) for i in idx):
         raise SystemExit(f"kernel_lab: {outdir.name}: frames lost or duplicated:\n{stats}")
     counts = {}
     for s in job["slaves"]:
         shutil.copyfile(resdir / f"{s}.pcap", outdir / f"{s}.pcap")
         counts[s] = len(read_pcap(outdir / f"{s}.pcap"))
+    if job["mode"] == "broadcast" and any(n != len(frames) for n in counts.values()):
+        raise SystemExit(f"kernel_lab: {outdir.name}: broadcast frames missing:\n{stats}")
     inp = outdir / "input.pcap"
     if Path(job["input"]).resolve() != inp.resolve():
         shutil.copyfile(job["input"], inp)
-    # merged: one interface per slave, in the order the bond sent the frames
+    # merged: one interface per slave, in the order the bond sent the frames (broadcast:
+    # each frame on every slave, in enslave order, the order the bond sends its copies)
     per = {s: iter(read_pcap(outdir / f"{s}.pcap")) for s in job["slaves"]}
     recs = []
     for i in idx:
-        s, us, d, ol = next(per[job["slaves"][i]])
-        recs.append((i, s, us, d, ol))
+        for k in range(len(job["slaves"])) if i == -2 else (i,):
+            s, us, d, ol = next(per[job["slaves"][k]])
+            recs.append((k, s, us, d, ol))
     write_pcapng(outdir / "merged.pcapng", job["slaves"], recs)
+    any_info = finish_any(job, resdir, outdir, frames, idx) if job.get("any") else None
     for f in resdir.glob("*.txt"):
         if f.name.startswith(("proc_net_bonding", "partner")):
             shutil.copyfile(f, outdir / f.name)
@@ -242,21 +297,90 @@ def finish_replay(job, resdir: Path, outdir: Path, kernel: str, extra=None):
         manifest["lacp_partner"] = ("a second 802.3ad bond (po1, lacp_rate fast) in its own network"
                                     " namespace, one veth pair per slave; its view is in"
                                     " partner_po1.txt")
+    if job.get("primary"):
+        manifest["primary"] = job["primary"]
+    if job.get("events"):
+        manifest["events"] = job["events"]
     if extra:
         manifest.update(extra)
+    if any_info:
+        manifest["any_capture"] = any_info
     (outdir / "scenario.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return counts
 
 
+def finish_any(job, resdir: Path, outdir: Path, frames, idx):
+    """tcpdump -i any's capture (SLL2) from the guest, as any.pcap: tcpdump's own file
+    header and records, each record's timestamp replaced by that of the input frame it is a
+    copy of (the guest's clock differs run to run). Checks that every input frame is there on
+    bond0 (and bond0.VID with offload) and on the slave(s) that sent it, nothing else."""
+    names = {}
+    for line in (resdir / "ifindex.txt").read_text().split("\n"):
+        if line.strip():
+            i, n = line.split()
+            names[int(i)] = n
+    log_text = (resdir / "tcpdump.txt").read_text()
+    m = re.search(r"(\d+) packets? dropped by kernel", log_text)
+    if not m or int(m.group(1)):
+        raise SystemExit(f"kernel_lab: {outdir.name}: tcpdump dropped packets:\n{log_text}")
+    header, recs = read_sll2_pcap(resdir / "any.raw.pcap")
+    slaves, b = job["slaves"], "bond0"
+    out, per_if, k = [], {}, 0
+    for i, (fr, want) in enumerate(zip(frames, idx, strict=True)):
+        tagged = job["vlan"] == "offload"
+        data = fr[2]
+        vid = int.from_bytes(data[14:16], "big") & 0xFFF if tagged else None
+        devs = ([f"{b}.{vid}"] if tagged else []) + [b] + (
+            list(slaves) if want == -2 else [slaves[want]])
+        for dev in devs:
+            if k >= len(recs):
+                raise SystemExit(f"kernel_lab: {outdir.name}: any capture ends at frame {i}")
+            r = recs[k]
+            got = names.get(r["ifindex"], "?")
+            if got != dev or r["pkttype"] != 4 or r["addr"] != data[6:12]:
+                raise SystemExit(f"kernel_lab: {outdir.name}: any record {k}: frame {i} on"
+                                 f" {got} (pkttype {r['pkttype']}), expected {dev}")
+            out.append((fr[0], fr[1], r["data"], r["orig_len"]))
+            per_if[dev] = per_if.get(dev, 0) + 1
+            k += 1
+    if k != len(recs):
+        raise SystemExit(f"kernel_lab: {outdir.name}: {len(recs) - k} more any records")
+    write_pcap(outdir / "any.pcap", header, out)
+    return {
+        "file": "any.pcap", "linktype": 276, "linktype_name": "LINUX_SLL2",
+        "tool": job.get("tcpdump") or "tcpdump",
+        "command": ANY_COMMAND + " (in the guest, in the bond's network namespace)",
+        "ifindex": {str(i): n for i, n in sorted(names.items())},
+        "records": len(out), "records_per_interface": per_if,
+        "timestamps": "each record carries the timestamp of the input frame it is a copy of"
+                      " (tcpdump's guest-clock times replaced, so the file is the same run"
+                      " after run); header and packet bytes are tcpdump's",
+    }
+
+
+def parse_event(text):
+    """N:COMMAND (lab.py replay --event): COMMAND run in the guest before frame N is sent."""
+    n, sep, cmd = text.partition(":")
+    if not sep or not n.isdigit() or not cmd or "'" in cmd:
+        raise SystemExit(f"kernel_lab: --event {text!r}: N:COMMAND (no single quotes)")
+    return {"before_frame": int(n), "command": cmd}
+
+
 def cmd_replay(args):
-    job = {"input": Path(args.input), "mode": args.mode, "policy": args.policy,
+    policy = args.policy if args.mode in HASH_MODES else None
+    job = {"input": Path(args.input), "mode": args.mode, "policy": policy,
            "slaves": args.slaves.split(","), "vlan": args.vlan, "local_mac": args.local_mac or "",
-           "description": args.description or ""}
+           "description": args.description or "", "any": args.any,
+           "events": [parse_event(e) for e in args.event], "primary": args.primary}
     if not job["local_mac"]:
         job["local_mac"] = ":".join(f"{b:02x}" for b in read_pcap(job["input"])[0][2][6:12])
     (resdir,), kernel = run_replays([job])
     counts = finish_replay(job, resdir, Path(args.outdir), kernel)
     log(f"wrote {args.outdir}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+
+
+# what scenario.json says that the lab does not work out (make_inputs.py writes them)
+KEPT = ("source", "derived_from", "source_macs", "files")
 
 
 def load_scenarios(names=None):
@@ -270,8 +394,10 @@ def load_scenarios(names=None):
         jobs.append((d, {"input": d / "input.pcap", "mode": m["mode"],
                          "policy": m["xmit_hash_policy"], "slaves": m["slaves"],
                          "vlan": m["vlan"], "local_mac": m["local_mac"],
-                         "description": m.get("description", "")},
-                     {k: m[k] for k in ("source",) if k in m}))
+                         "description": m.get("description", ""),
+                         "any": "any_capture" in m, "events": m.get("events", []),
+                         "primary": m.get("primary")},
+                     {k: m[k] for k in KEPT if k in m}))
     return jobs
 
 
@@ -321,6 +447,10 @@ def cmd_lacp_check(args, env=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kernel-package", metavar="PKG",
+                    help="the kernel package to boot (e.g. linux-image-6.1.0-56-amd64, the one"
+                    " the committed files record); default: the one linux-image-amd64 depends"
+                    " on now")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fetch", help="download and build only")
     v = sub.add_parser("vectors", help="regenerate the hash-core vectors and compare")
@@ -341,14 +471,23 @@ def main(argv=None):
     r = sub.add_parser("replay", help="replay one capture")
     r.add_argument("input")
     r.add_argument("outdir")
-    r.add_argument("--mode", default="balance-xor", choices=("balance-xor", "802.3ad"))
-    r.add_argument("--policy", default="layer2", choices=POLICIES)
+    r.add_argument("--mode", default="balance-xor", choices=MODES)
+    r.add_argument("--policy", default="layer2", choices=POLICIES,
+                   help="xmit_hash_policy (balance-xor and 802.3ad only)")
+    r.add_argument("--primary", help="the bond's primary slave")
+    r.add_argument("--event", action="append", default=[], metavar="N:COMMAND",
+                   help="run COMMAND in the guest before frame N (0-based) is sent, e.g."
+                   " '300:ip link set eth0 down; sleep 1'; repeatable")
+    r.add_argument("--any", action="store_true",
+                   help="also capture with tcpdump -i any in the guest (any.pcap, SLL2)")
     r.add_argument("--slaves", default="eth0,eth1", help="slave names in enslave order")
     r.add_argument("--vlan", default="inband", choices=("inband", "offload"),
                    help="offload: the frames carry an 802.1Q tag; send them through bond0.VID")
     r.add_argument("--local-mac", help="the bond's MAC (default: source MAC of the first frame)")
     r.add_argument("--description")
     args = ap.parse_args(argv)
+    if args.kernel_package:
+        os.environ["KERNEL_LAB_KERNEL"] = args.kernel_package
     t0 = time.monotonic()
     if args.cmd == "fetch":
         env = setup()

@@ -279,6 +279,245 @@ def live_router(out: Path):
         g.kill()
 
 
+PEER_MACS = ["52:54:00:4c:%02x:%02x" % (i, (i * 37 + 11) & 0xFF) for i in range(64)]
+
+
+def lan_peers(n):
+    """n more hosts on the LAN, each with its own MAC and address (198.51.100.100+i): macvlans
+    on klsrv's interface, answering ARP only for their own address."""
+    sh("ip netns exec klsrv sysctl -qw net.ipv4.conf.all.arp_ignore=1"
+       " net.ipv4.conf.all.arp_announce=2")
+    for i in range(n):
+        sh(f"ip -n klsrv link add mv{i} link eth0 type macvlan mode bridge")
+        sh(f"ip -n klsrv link set mv{i} address {PEER_MACS[i]}")
+        sh(f"ip -n klsrv addr add 198.51.100.{100 + i}/32 dev mv{i}")
+        sh(f"ip -n klsrv link set mv{i} up")
+    time.sleep(0.5)
+
+
+OFFICE_CLIENT = r"""
+import random, socket, struct, sys, threading, time
+rnd = random.Random(int(sys.argv[1])); npeers = int(sys.argv[2]); nnet = int(sys.argv[3])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); icmp.settimeout(0.3)
+def ping(dst, seq):
+    m = struct.pack("!BBHHH", 8, 0, 0, 0x1c00 + seq, seq) + bytes(rnd.getrandbits(8) for _ in range(32))
+    icmp.sendto(m[:2] + struct.pack("!H", csum(m)) + m[4:], (dst, 0))
+    try: icmp.recvfrom(2048)
+    except OSError: pass
+def web(dst, port, n):
+    try:
+        s = socket.create_connection((dst, port), timeout=3)
+        for _ in range(n):
+            s.sendall(b"GET /%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (rnd.randint(1, 9999), dst.encode()))
+            s.recv(4096)
+        s.close()
+    except OSError:
+        pass
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(0.3)
+def dns(dst, k):
+    u.sendto(struct.pack("!HHHHHH", k, 0x0100, 1, 0, 0, 0) + b"\x04host\x03lan\x00\x00\x01\x00\x01", (dst, 53))
+    try: u.recvfrom(2048)
+    except OSError: pass
+# multicast: joining groups makes the kernel send IGMP reports; a few datagrams to each group
+mc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+mc.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 4)
+groups = ["239.1.%d.%d" % (rnd.randint(0, 3), rnd.randint(1, 250)) for _ in range(3)]
+for g in groups:
+    mc.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(g) + socket.inet_aton("198.51.100.10"))
+peers = ["198.51.100.%d" % (100 + i) for i in range(npeers)]
+nets = ["203.0.113.%d" % rnd.randint(2, 250) for _ in range(nnet // 2)] + ["192.0.2.%d" % rnd.randint(2, 250) for _ in range(nnet - nnet // 2)]
+threads = []
+for k, p in enumerate(peers):
+    ping(p, k)
+    t = threading.Thread(target=web, args=(p, 80, rnd.randint(1, 2))); t.start(); threads.append(t)
+    if k % 3 == 0: dns(p, k)
+    if k % 5 == 0: mc.sendto(b"hello %d" % k, (groups[k % 3], 5000 + k))
+    time.sleep(0.02)
+for k, d in enumerate(nets):
+    t = threading.Thread(target=web, args=(d, 443 if k % 2 else 80, 1)); t.start(); threads.append(t)
+    if k % 4 == 0: dns("203.0.113.53", 1000 + k)
+    if k % 6 == 0: ping(d, 500 + k)
+    time.sleep(0.02)
+for t in threads: t.join()
+for g in groups:
+    mc.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, socket.inet_aton(g) + socket.inet_aton("198.51.100.10"))
+time.sleep(0.5)
+"""
+
+
+def live_office(out: Path, seed=1, npeers=40, nnet=24):
+    """The host talks to npeers LAN hosts directly (ARP, ping, HTTP, DNS) and to nnet Internet
+    addresses through the gateway, joins and leaves three multicast groups (IGMP) and sends a
+    few datagrams to them."""
+    with Lan(rate="100mbit") as lan:
+        lan_peers(npeers)
+        a = servers("klsrv", [53, 80])
+        b = servers("klgw", [53, 80, 443])
+        time.sleep(1)
+        lan.capture(out)
+        subprocess.run(["ip", "netns", "exec", "klhost", sys.executable, "-c", OFFICE_CLIENT,
+                        str(seed), str(npeers), str(nnet)], check=True)
+        lan.stop()
+        a.kill(); b.kill()
+
+
+# the VMs' MACs: chosen so that vlan+srcmac (VLAN id ^ the MAC's first and last three bytes,
+# modulo 3) puts two VMs on each of the three slaves
+VM_MACS = ["52:54:00:a1:10:07", "52:54:00:a1:11:3c", "52:54:00:a1:12:73",
+           "52:54:00:a1:13:a6", "52:54:00:a1:14:db", "52:54:00:a1:15:11"]
+VM_VLANS = [10, 20, 30, 10, 20, 30]
+
+VM_CLIENT = r"""
+import random, socket, struct, sys, threading, time
+rnd = random.Random(int(sys.argv[1]))
+def web(dst, port, n):
+    try:
+        s = socket.create_connection((dst, port), timeout=3)
+        for _ in range(n):
+            s.sendall(b"GET /%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (rnd.randint(1, 9999), dst.encode()))
+            s.recv(4096)
+        s.close()
+    except OSError:
+        pass
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(0.3)
+threads = []
+dests = ["198.51.100.20"] + ["203.0.113.%d" % rnd.randint(2, 250) for _ in range(11)]
+for k, d in enumerate(dests):
+    t = threading.Thread(target=web, args=(d, 80 if k % 2 else 443, rnd.randint(1, 3))); t.start(); threads.append(t)
+    u.sendto(struct.pack("!HHHHHH", k, 0x0100, 1, 0, 0, 0) + b"\x02vm\x03lan\x00\x00\x01\x00\x01", ("203.0.113.53", 53))
+    try: u.recvfrom(2048)
+    except OSError: pass
+    time.sleep(0.03)
+for t in threads: t.join()
+"""
+
+
+def live_vms(out: Path):
+    """Six VMs (network namespaces klvm0..5, each its own MAC and address 198.51.100.31+i)
+    on a bridge in the host whose uplink is the host's bonded interface; each VM talks to
+    the LAN server and through the gateway. Captured on the uplink: the frames the bond
+    would send (the VMs' own source MACs)."""
+    vms = [f"klvm{i}" for i in range(len(VM_MACS))]
+    try:
+        with Lan(rate="100mbit") as lan:
+            sh("ip -n klhost addr flush dev bond0")
+            sh("ip -n klhost link add brvm type bridge && ip -n klhost link set bond0 master brvm"
+               " && ip -n klhost link set brvm up")
+            for i, (vm, m) in enumerate(zip(vms, VM_MACS, strict=True)):
+                subprocess.run(["ip", "netns", "del", vm], stderr=subprocess.DEVNULL)
+                sh(f"ip netns add {vm} && ip -n {vm} link set lo up")
+                sh(f"ip netns exec {vm} sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
+                   " net.ipv6.conf.default.disable_ipv6=1")
+                sh(f"ip link add eth0 netns {vm} type veth peer name tap{i} netns klhost")
+                sh(f"ip -n {vm} link set eth0 address {m}")
+                sh(f"ip -n {vm} addr add 198.51.100.{31 + i}/24 dev eth0 && ip -n {vm} link set eth0 up")
+                sh(f"ip netns exec {vm} ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1",
+                   check=False)
+                sh(f"ip -n {vm} route add default via {GW_IP}")
+                sh(f"ip -n klhost link set tap{i} master brvm up")
+            time.sleep(2)
+            a = servers("klsrv", [80, 443])
+            b = servers("klgw", [53, 80, 443])
+            time.sleep(1)
+            srcs = " or ".join(f"ether src {m}" for m in VM_MACS)
+            lan.cap = subprocess.Popen(
+                ["ip", "netns", "exec", "klhost", "dumpcap", "-q", "-P", "-s", str(SNAPLEN),
+                 "-B", "64", "-i", "bond0", "-f", srcs, "-w", str(out)], stderr=subprocess.DEVNULL)
+            time.sleep(2)
+            procs = [subprocess.Popen(["ip", "netns", "exec", vm, sys.executable, "-c", VM_CLIENT,
+                                       str(i)]) for i, vm in enumerate(vms)]
+            for p in procs:
+                p.wait()
+            lan.stop()
+            a.kill(); b.kill()
+    finally:
+        for vm in vms:
+            subprocess.run(["ip", "netns", "del", vm], stderr=subprocess.DEVNULL)
+
+
+# ------------------------------------------------------------------ rewritten live captures
+
+def read_frames(path: Path):
+    d = path.read_bytes()
+    assert d[:4] == b"\xd4\xc3\xb2\xa1" and struct.unpack("<I", d[20:24])[0] == 1, path
+    off, out = 24, []
+    while off + 16 <= len(d):
+        s, us, cl, ol = struct.unpack("<IIII", d[off:off + 16])
+        out.append((s, us, d[off + 16:off + 16 + cl], ol))
+        off += 16 + cl
+    return out
+
+
+def write_frames(path: Path, frames):
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, 1))
+        for s, us, d, ol in frames:
+            d = d[:SNAPLEN]
+            fh.write(struct.pack("<IIII", s, us, len(d), ol) + d)
+
+
+def tag(frame: bytes, vid: int) -> bytes:
+    return frame[:12] + struct.pack("!HH", 0x8100, vid) + frame[12:]
+
+
+def live_tagged(make, vid_of):
+    """A live capture made by make(path), each frame then given an 802.1Q tag:
+    vid_of(frame) (the VLAN device or VLAN-aware bridge it would have been sent through)."""
+    def build(out: Path):
+        raw = out.with_suffix(".live.pcapng")
+        make(raw)
+        sh(f"editcap -F pcap {raw} {raw.with_suffix('.pcap')}")
+        frames = read_frames(raw.with_suffix(".pcap"))
+        raw.unlink(); raw.with_suffix(".pcap").unlink()
+        write_frames(out, [(s, us, tag(d, vid_of(d)), ol + 4) for s, us, d, ol in frames])
+    return build
+
+
+TUNNEL_ENDS = ["192.0.2.201", "192.0.2.202", "203.0.113.203"]
+
+
+def live_tunnels(out: Path):
+    """A site router's uplink: live traffic (the office mix through the gateway), each IPv4
+    packet to the Internet sent on through one of three tunnels to remote sites' routers,
+    by its destination: IP-in-IP to the first, GRE to the second; those to the third stay
+    plain. Outer header: the host's address to the tunnel end, DF, TTL 64, an IP id counter
+    per tunnel; the inner packet as captured (snaplen 128 taken after wrapping)."""
+    raw = out.with_suffix(".live.pcapng")
+    live_office(raw, seed=5, npeers=8, nnet=90)
+    sh(f"editcap -F pcap {raw} {raw.with_suffix('.pcap')}")
+    frames = read_frames(raw.with_suffix(".pcap"))
+    raw.unlink(); raw.with_suffix(".pcap").unlink()
+    src = bytes(map(int, HOST_IP.split(".")))
+    ipid = [0x3100, 0x6200, 0x9300]
+    res = []
+    for s, us, d, ol in frames:
+        ip = d[14:]
+        if d[12:14] != b"\x08\x00" or ip[16:18] == bytes([198, 51]) or ip[16] >= 224:
+            res.append((s, us, d, ol))          # ARP, LAN and multicast: not tunnelled
+            continue
+        k = sum(ip[16:20]) % 3
+        if k == 2:
+            res.append((s, us, d, ol))
+            continue
+        inner_len = ol - 14
+        gre = b"\x00\x00\x08\x00" if k == 1 else b""
+        total = 20 + len(gre) + inner_len
+        if 14 + total > 1514:
+            res.append((s, us, d, ol))
+            continue
+        dst = bytes(map(int, TUNNEL_ENDS[k].split(".")))
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ipid[k], 0x4000, 64,
+                          47 if k else 4, 0, src, dst)
+        ipid[k] = (ipid[k] + 1) & 0xFFFF
+        hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+        res.append((s, us, d[:14] + hdr + gre + ip, 14 + total))
+    write_frames(out, res)
+
+
 # ------------------------------------------------------------------ synthesized
 
 def mac(s):
@@ -430,7 +669,115 @@ SCENARIO_LIST = {
                     "so every frame has the same MAC pair. Replayed with layer2+3, which spreads "
                     "them by IP; layer2 would put every frame on one slave. Real traffic between "
                     "network namespaces."),
+    # ---- the second set: more policies, member counts and orders, modes that do not hash,
+    # VLAN offload, and tcpdump -i any captures
+    "lan-l2-xor3": dict(
+        make=lambda out: live_office(out, seed=11, npeers=48, nnet=20), source="live",
+        mode="balance-xor", xmit_hash_policy="layer2", slaves=["eth2", "eth0", "eth1"],
+        vlan="inband",
+        description="An office host talking to 48 hosts on its LAN directly (each its own MAC: "
+                    "ARP, ping, HTTP, DNS), to 20 Internet addresses through the gateway, and to "
+                    "three multicast groups (IGMP joins and leaves, datagrams). balance-xor "
+                    "layer2 over 3 slaves enslaved as eth2, eth0, eth1 (not in name order). Real "
+                    "traffic between network namespaces."),
+    "lan-l23-lacp3": dict(
+        make=lambda out: live_office(out, seed=12, npeers=40, nnet=30), source="live",
+        mode="802.3ad", xmit_hash_policy="layer2+3", slaves=["wan1", "lan0", "dmz2"],
+        vlan="inband",
+        description="The office mix (40 LAN hosts with their own MACs, 30 Internet addresses "
+                    "via the gateway, IGMP and multicast) over an 802.3ad bond with layer2+3 and "
+                    "3 slaves enslaved as wan1, lan0, dmz2 (not in name order), with a real "
+                    "aggregator (an LACP partner bond). Real traffic between network "
+                    "namespaces."),
+    "tunnels-encap34-4": dict(
+        make=live_tunnels, source="rewritten",
+        mode="balance-xor", xmit_hash_policy="encap3+4",
+        slaves=["enp3s0f0", "enp3s0f1", "enp3s0f2", "enp3s0f3"], vlan="inband",
+        derived_from="a live capture (the office mix with 8 LAN hosts and 90 Internet "
+                     "addresses) whose IPv4 packets to the Internet were wrapped by "
+                     "make_inputs.live_tunnels: by destination, IP-in-IP to 192.0.2.201, GRE "
+                     "(0x0800) to 192.0.2.202, or left plain",
+        description="A site router's uplink carrying tunnels: Internet-bound packets inside "
+                    "IP-in-IP to one remote router and GRE to another, the rest plain, plus LAN "
+                    "traffic, ARP and IGMP. balance-xor encap3+4 over 4 slaves: the inner "
+                    "addresses and ports spread the tunnelled packets (layer3+4 would see one "
+                    "flow per tunnel)."),
+    "vlan100-offload-any": dict(
+        make=live_tagged(lambda out: live_office(out, seed=13, npeers=30, nnet=36),
+                         lambda d: 100),
+        source="rewritten", mode="balance-xor", xmit_hash_policy="layer3+4",
+        slaves=["eth1", "eth2", "eth0"], vlan="offload", any_capture={},
+        derived_from="a live capture (the office mix, 30 LAN hosts and 36 Internet addresses) "
+                     "each of whose frames was given the 802.1Q tag of VLAN 100",
+        description="The host's traffic on VLAN 100: sent through the VLAN device bond0.100 "
+                    "on a balance-xor layer3+4 bond of 3 slaves enslaved as eth1, eth2, eth0. "
+                    "The bond hashes the untagged frame (the tag is out of band); the slave "
+                    "captures show the tag. any.pcap is tcpdump -i any in the guest (SLL2): "
+                    "every frame on bond0.100, on bond0 and on its slave."),
+    "vm-bridge-vlan-srcmac": dict(
+        make=live_tagged(live_vms, lambda d: VM_VLANS[VM_MACS.index(
+            ":".join("%02x" % b for b in d[6:12]))]),
+        source="rewritten", mode="balance-xor", xmit_hash_policy="vlan+srcmac",
+        slaves=["eno3", "eno1", "eno2"], vlan="offload", source_macs=VM_MACS,
+        derived_from="a live capture of six VMs (network namespaces) bridged onto the host's "
+                     "uplink, each frame then given the 802.1Q tag of its VM's VLAN (VMs 0-5: "
+                     "VLANs 10, 20, 30, 10, 20, 30)",
+        description="A hypervisor's bond carrying six VMs' traffic on three VLANs (10, 20, 30; "
+                    "two VMs each, their own source MACs): balance-xor vlan+srcmac over 3 slaves "
+                    "enslaved as eno3, eno1, eno2. Sent through bond0.10, bond0.20 and bond0.30 "
+                    "(the tag out of band in the bond, as from a VLAN-aware bridge on it); the "
+                    "slave captures show the tag. Each VM talks to the LAN server and through "
+                    "the gateway."),
+    "rr3-office": dict(
+        make=lambda out: live_office(out, seed=14, npeers=44, nnet=20), source="live",
+        mode="balance-rr", xmit_hash_policy=None, slaves=["eth1", "eth0", "eth2"],
+        vlan="inband",
+        description="The office mix (44 LAN hosts, 20 Internet addresses, IGMP and multicast) "
+                    "over balance-rr with 3 slaves enslaved as eth1, eth0, eth2 "
+                    "(packets_per_slave 1, one sending CPU): frames dealt out in turn, IGMP to "
+                    "the active slave. No transmit hash. Real traffic between network "
+                    "namespaces."),
+    "active-backup-failover-any": dict(
+        make=lambda out: live_office(out, seed=15, npeers=44, nnet=24), source="live",
+        mode="active-backup", xmit_hash_policy=None, slaves=["eno2", "eno1"], vlan="inband",
+        events=[{"before_frame": 200, "command": "ip link set eno2 down; sleep 1"},
+                {"before_frame": 400, "command": "ip link set eno2 up; sleep 1"}],
+        any_capture={},
+        description="The office mix over active-backup with 2 slaves enslaved as eno2, eno1 (no "
+                    "primary): eno2 is active; before frame 200 eno2's link goes down and the "
+                    "bond fails over to eno1 (miimon 100 ms); before frame 400 eno2 comes back "
+                    "up and the bond stays on eno1. any.pcap is tcpdump -i any in the guest "
+                    "(SLL2): every frame on bond0 and on the active slave. Real traffic between "
+                    "network namespaces."),
+    "broadcast2-office": dict(
+        make=lambda out: live_office(out, seed=16, npeers=44, nnet=20), source="live",
+        mode="broadcast", xmit_hash_policy=None, slaves=["ens4", "ens3"], vlan="inband",
+        description="The office mix over broadcast with 2 slaves enslaved as ens4, ens3: every "
+                    "frame on both. No transmit hash. Real traffic between network namespaces."),
 }
+
+SECOND_SET = ("lan-l2-xor3", "lan-l23-lacp3", "tunnels-encap34-4", "vlan100-offload-any",
+              "vm-bridge-vlan-srcmac", "rr3-office", "active-backup-failover-any",
+              "broadcast2-office")
+
+
+# what the lab writes for every scenario, said in scenario.json's "files" (second set on)
+def files_text(spec):
+    f = {"input.pcap": "what the bonded host sent (" + ("the frames of the source MACs in "
+                       "source_macs" if spec.get("source_macs") else "only frames from "
+                       "local_mac") + "; snaplen 128, wire lengths kept): the lab's input",
+         "merged.pcapng": "the slaves' frames as one pcapng, one interface per slave named as "
+                          "the slave, in the order the bond sent them"}
+    for sl in spec["slaves"]:
+        f[f"{sl}.pcap"] = f"the frames that left slave {sl}, in order, as a packet tap on it saw them"
+    f["proc_net_bonding_bond0.txt"] = "/proc/net/bonding/bond0 after the replay"
+    if spec["mode"] == "802.3ad":
+        f["partner_po1.txt"] = "/proc/net/bonding/po1 of the LACP partner"
+    if "any_capture" in spec:
+        f["any.pcap"] = ("tcpdump -i any in the guest (LINKTYPE_LINUX_SLL2): every frame on "
+                         "bond0" + (" and its VLAN device" if spec["vlan"] == "offload" else "")
+                         + " and again on the slave(s) it left on; see any_capture")
+    return f
 
 
 def main(argv):
@@ -450,6 +797,11 @@ def main(argv):
         m = {k: spec[k] for k in ("mode", "xmit_hash_policy", "slaves", "vlan", "description",
                                   "source")}
         m["local_mac"] = HOST_MAC
+        for k in ("derived_from", "source_macs", "events", "any_capture"):
+            if k in spec:
+                m[k] = spec[k]
+        if name in SECOND_SET:
+            m["files"] = files_text(spec)
         old = d / "scenario.json"
         if old.exists():
             keep = json.loads(old.read_text())

@@ -80,3 +80,33 @@ def frame_kind(fr: bytes, strip_outer_tag=False) -> str:
     if et == b"\x86\xdd":
         return {0: "v6ext", 44: "v6frag", 4: "sit", 41: "sit"}.get(p[6], "v6")
     return "other"
+
+
+def read_sll2_pcap(path):
+    """(file header bytes, [record]) of a LINKTYPE_LINUX_SLL2 (276) pcap, as tcpdump -i any
+    writes it; each record a dict: sec, usec, data (the SLL2 header and packet), orig_len
+    and the header's fields (protocol, ifindex, hatype, pkttype, addr: halen bytes)."""
+    d = Path(path).read_bytes()
+    e = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(d[:4])
+    if e is None or struct.unpack(e + "I", d[20:24])[0] != 276:
+        raise SystemExit(f"kernel_lab: {path}: not a microsecond LINUX_SLL2 pcap")
+    off, out = 24, []
+    while off + 16 <= len(d):
+        s, us, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
+        data = d[off + 16:off + 16 + cl]
+        proto, mbz, ifindex, hatype, pkttype, halen = struct.unpack("!HHIHBB", data[:12])
+        out.append({"sec": s, "usec": us, "data": data, "orig_len": ol, "protocol": proto,
+                    "reserved": mbz, "ifindex": ifindex, "hatype": hatype, "pkttype": pkttype,
+                    "addr": data[12:12 + min(halen, 8)]})
+        off += 16 + cl
+    return d[:24], out
+
+
+def write_pcap(path, header: bytes, records):
+    """A pcap with the given 24-byte file header; records (sec, usec, data, orig_len), in the
+    header's byte order."""
+    e = "<" if header[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    with open(path, "wb") as fh:
+        fh.write(header)
+        for s, us, data, ol in records:
+            fh.write(struct.pack(e + "IIII", s, us, len(data), ol) + data)

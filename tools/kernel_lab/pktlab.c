@@ -1,7 +1,7 @@
 /*
  * pktlab: the kernel lab's in-guest injector and per-slave tap.
  *
- *   pktlab -i IN.pcap -o OUTDIR -d DEV -t SLAVE[,SLAVE...] [-V]
+ *   pktlab -i IN.pcap -o OUTDIR -d DEV -t SLAVE[,SLAVE...] [-V] [-x N:COMMAND]...
  *
  * Opens an AF_PACKET tap on every slave (outgoing frames only), then sends the
  * frames of IN.pcap one at a time with an AF_PACKET raw socket on DEV (the bond),
@@ -12,6 +12,10 @@
  *     rest is sent through the VLAN device DEV.<vid>, so the bond gets the tag out
  *     of band, as in the usual set-up. The frame expected on the slave is the
  *     tagged input frame.
+ *
+ * -x N:COMMAND: run COMMAND with /bin/sh before frame N (0-based) is sent, e.g.
+ *     a slave's link going down and a sleep while the bond's miimon notices; frames
+ *     the bond sent while it ran (none expected) are counted as other frames.
  *
  * A frame captured shorter than it was on the wire (snaplen) is padded with
  * zeros to its wire length before it is sent; the per-slave captures keep the
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #define MAXS 16
+#define MAXX 64
 #define MAXF 65536 + 64
 
 static void die(const char *what) { perror(what); exit(1); }
@@ -85,6 +90,8 @@ static int tap_recv(struct tap *t, uint8_t *buf, size_t cap) {
         ssize_t n = recvmsg(t->fd, &m, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+            /* the slave's link went down (-x): the error is reported once, the tap stays */
+            if (errno == ENETDOWN) continue;
             die("recvmsg");
         }
         if (sll.sll_pkttype != PACKET_OUTGOING) continue;
@@ -111,20 +118,29 @@ static int tap_recv(struct tap *t, uint8_t *buf, size_t cap) {
 int main(int argc, char **argv) {
     const char *in = NULL, *outdir = NULL, *dev = NULL;
     char *slaves = NULL;
-    int vlan = 0, opt;
-    while ((opt = getopt(argc, argv, "i:o:d:t:V")) != -1) {
+    int vlan = 0, opt, nx = 0;
+    struct { long at; const char *cmd; } ev[MAXX];
+    while ((opt = getopt(argc, argv, "i:o:d:t:Vx:")) != -1) {
         switch (opt) {
         case 'i': in = optarg; break;
         case 'o': outdir = optarg; break;
         case 'd': dev = optarg; break;
         case 't': slaves = optarg; break;
         case 'V': vlan = 1; break;
+        case 'x': {
+            char *colon = strchr(optarg, ':');
+            if (!colon || nx == MAXX) goto usage;
+            ev[nx].at = strtol(optarg, NULL, 10);
+            ev[nx++].cmd = colon + 1;
+            break;
+        }
         default: goto usage;
         }
     }
     if (!in || !outdir || !dev || !slaves) {
     usage:
-        fprintf(stderr, "usage: pktlab -i IN.pcap -o OUTDIR -d DEV -t SLAVE[,SLAVE...] [-V]\n");
+        fprintf(stderr, "usage: pktlab -i IN.pcap -o OUTDIR -d DEV -t SLAVE[,SLAVE...] [-V]"
+                        " [-x N:COMMAND]...\n");
         return 2;
     }
 
@@ -192,6 +208,13 @@ int main(int argc, char **argv) {
         if (fread(frame, 1, caplen, fin) != caplen) { fprintf(stderr, "truncated pcap\n"); return 2; }
         uint32_t wire = len > caplen ? len : caplen;
         memset(frame + caplen, 0, wire - caplen);
+        for (int e = 0; e < nx; e++) {
+            if (ev[e].at != nframes) continue;
+            int rc = system(ev[e].cmd);
+            if (rc) { fprintf(stderr, "-x %ld:%s: status %d\n", ev[e].at, ev[e].cmd, rc); return 2; }
+            for (int k = 0; k < ns; k++)
+                while (tap_recv(&taps[k], rbuf, sizeof rbuf) >= 0) taps[k].other++;
+        }
         nframes++;
 
         int ifindex = base_ifindex;
