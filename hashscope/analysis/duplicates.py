@@ -17,7 +17,8 @@ a copy when the slot holds its fingerprint from at most :data:`WINDOW_NS` away:
 * one copy on a member and the other on an interface that is not one (bond0, a VLAN
   device): the member's copy is the frame, the other is counted as a duplicate (frames
   on interfaces that are not members are left out of the analysis anyway);
-* on two members: not a duplicate (a broadcast bond sends a copy on each member).
+* on two members: not a duplicate (a broadcast bond sends a copy on each member); counted
+  (:attr:`Duplicates.other_member`), since no other mode sends a frame twice.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ FINGERPRINT_BYTES = 40  #: bytes past the network header hashed (IPv4 + TCP head
 WINDOW_NS = 2_000_000  #: copies of one frame are at most this far apart
 SLOTS = 1 << 20  #: table slots (16 MiB)
 
-SAME_INTERFACE, OTHER_INTERFACE = 1, 2  #: why a frame is a copy
+SAME_INTERFACE, OTHER_INTERFACE, OTHER_MEMBER = 1, 2, 3  #: why a frame is a copy
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -66,7 +67,9 @@ def _copies(fp, ts, iface, is_member, window, slot_fp, slot_ts, slot_if, why):
                 if ts[i] == slot_ts[s]:
                     why[i] = SAME_INTERFACE
                     continue
-            elif not (is_member[f] and is_member[g]):
+            elif is_member[f] and is_member[g]:
+                why[i] = OTHER_MEMBER  # kept: a broadcast bond's copy on each member
+            else:
                 why[i] = OTHER_INTERFACE  # (of this copy and the slot's, the non-member's)
                 if is_member[f]:  # the slot held the non-member copy: keep this one
                     slot_if[s] = f
@@ -86,6 +89,7 @@ class Duplicates:
         self.slot_if = np.full(slots, -1, np.int64)
         self.same_interface = 0  #: repeats on one interface, dropped
         self.other_interface = 0  #: copies on an interface that is not a member
+        self.other_member = 0  #: copies of a frame on another member (kept: broadcast)
 
     def copies(self, pk: np.ndarray, is_member: np.ndarray) -> np.ndarray:
         """True for the frames of a packet table that are copies of an earlier one
@@ -98,6 +102,7 @@ class Duplicates:
                     self.slot_ts, self.slot_if, why)
         self.same_interface += int((why == SAME_INTERFACE).sum())
         self.other_interface += int((why == OTHER_INTERFACE).sum())
+        self.other_member += int((why == OTHER_MEMBER).sum())
         return why == SAME_INTERFACE
 
     @property

@@ -5,7 +5,8 @@
   independent input landing on the same member.
 * balance-rr (FreeBSD roundrobin): the sent frames, in time order, go to the members in
   turn; judged on the member sequence (:attr:`Observations.sequence`): each member's
-  successor is learnt, and must form one cycle through all members.
+  successor is learnt, and must form one cycle through all members; a frame seen on two
+  members (a broadcast's copies) counts against it.
 * broadcast: every sent frame on every member, as many times on each.
 """
 
@@ -13,20 +14,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from .candidates import Candidate, _judge
+from hashscope.hashes.policy import Setup
+from hashscope.hashes.registry import get_policy, make_assigner
+
+from .candidates import Candidate, anonymous
 from .evidence import Evaluation, binomial_tail
 from .observations import Observations
+from .spans import clock
+
+STRETCH = 8  #: frames in a row on one member that an active-backup bond shows
 
 
-def active_backup(obs: Observations, idx: np.ndarray) -> Candidate:
-    rows = obs.rows[idx]
-    units = np.unique(rows.view(np.void(rows.dtype.itemsize)), return_inverse=True)[1]
-    ev = _judge(obs, idx, np.zeros(len(idx), np.int64), units.reshape(-1), 1)
-    active = obs.members.names[ev.mapping[0]] if ev.mapping[0] >= 0 else obs.members.names[0]
+def active_backup(obs: Observations, idx: np.ndarray) -> Candidate | None:
+    """Every sent frame on the active member; a failover moves them all at once. Judged on
+    the member sequence: frames in a stretch of at least :data:`STRETCH` frames on one
+    member agree (a hash interleaves its flows' members)."""
+    seq, ts, n = obs.sequence, obs.sequence_ts, obs.members.count
+    if not len(seq):
+        return None
+    starts = np.flatnonzero(np.r_[True, seq[1:] != seq[:-1]])
+    lengths = np.diff(np.r_[starts, len(seq)])
+    long = lengths >= STRETCH
+    agreeing, total = int(lengths[long].sum()), len(seq)
+    stretches = int(long.sum())
+    units = len(np.unique(obs.flow[idx]))
+    share = agreeing / total
+    ev = Evaluation(np.array([seq[0]]), np.zeros(0, np.int64), np.zeros(0, bool), units,
+                    round(share * units), total, agreeing, int(obs.bytes[idx].sum()),
+                    round(share * int(obs.bytes[idx].sum())), units, round(share * units),
+                    max(stretches, 1),
+                    binomial_tail(units - max(stretches, 1), round(share * units)
+                                  - max(stretches, 1), 1.0 / max(n, 2)))
+    active = obs.members.names[int(seq[0])]
     links = [active] + [m for m in obs.members.names if m != active]
+    moves = [f"{obs.members.names[int(seq[s])]} from {clock(int(ts[s]))}"
+             for s in starts[long][1:]]
+    note = f"every sent frame on {active}" + (
+        f", then failovers: {'; '.join(moves)} (give --down for a member after it failed: "
+        "hashscope's Linux active-backup has no failover times)" if moves else "")
     return Candidate("mode", None, "active-backup", True, ev, links,
-                     note=f"every sent frame on {active} (Linux active-backup, FreeBSD "
-                          "failover, OVS active-backup)")
+                     note=note + " (Linux active-backup, FreeBSD failover, OVS active-backup)")
 
 
 def round_robin(obs: Observations, idx: np.ndarray) -> Candidate | None:
@@ -43,7 +70,8 @@ def round_robin(obs: Observations, idx: np.ndarray) -> Candidate | None:
         cycle.append(at)
     one_cycle = len(set(cycle)) == n and int(succ[cycle[-1]]) == cycle[0]
     total = len(seq) - 1
-    agreeing = followed if one_cycle else 0
+    # a frame sent twice, on two members, is no round robin's: each copy counts against
+    agreeing = max(followed - 2 * obs.member_copies, 0) if one_cycle else 0
     share = agreeing / total
     ev = Evaluation(np.array(cycle), np.zeros(0, np.int64), np.zeros(0, bool),
                     len(np.unique(obs.flow[idx])), 0, total, agreeing, 0, 0, total,
@@ -51,19 +79,32 @@ def round_robin(obs: Observations, idx: np.ndarray) -> Candidate | None:
     ev.flows_agreeing = round(share * ev.flows)
     ev.bytes = int(obs.bytes[idx].sum())
     ev.bytes_agreeing = round(share * ev.bytes)
-    return Candidate("mode", None, "balance-rr", True, ev,
-                     [obs.members.names[m] for m in cycle],
+    return Candidate("mode", None, "balance-rr", True, ev, _rr_phase(obs, cycle),
                      note="the sent frames go to the members in turn, in this order "
                           "(Linux balance-rr, FreeBSD roundrobin); judged on "
                           f"{total + 1} frames in time order")
+
+
+def _rr_phase(obs: Observations, cycle: list[int]) -> list[str]:
+    """The members in the order that makes the bond's model send the first frame seen to
+    its member (Linux balance-rr's counter does not start at the first member in every
+    era): the cycle, rotated."""
+    n = len(cycle)
+    first = 0
+    if len(obs.rows):
+        model = make_assigner(get_policy("layer2"), Setup(anonymous(n), mode="balance-rr"))
+        first = int(model.assign(obs.rows[:1]).link[0]) % n
+    links = [""] * n
+    for j, m in enumerate(cycle):
+        links[(first + j) % n] = obs.members.names[m]
+    return links
 
 
 def broadcast(obs: Observations, idx: np.ndarray) -> Candidate | None:
     n = obs.members.count
     if n < 2 or not len(idx):
         return None
-    rows = obs.rows[idx]
-    _, inputs = np.unique(rows.view(np.void(rows.dtype.itemsize)), return_inverse=True)
+    _, inputs = np.unique(obs.input[idx], return_inverse=True)
     inputs = inputs.reshape(-1)
     groups = int(inputs.max()) + 1
     per = np.zeros((groups, n), np.int64)

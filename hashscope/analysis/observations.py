@@ -95,6 +95,9 @@ class Observations:
     direction_source: str
     warnings: list[CaptureWarning] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  #: duplicates dropped, frames left out
+    member_copies: int = 0  #: frames also seen, the same, on another member (broadcast)
+    input: np.ndarray | None = None  #: per observation: its hash input's number (members
+    #: apart: the same frames on two members have one)
 
     def select(self, direction: int) -> np.ndarray:
         return np.flatnonzero(self.direction == direction)
@@ -155,6 +158,8 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     keys = table.keys[:n]
     rows = np.ascontiguousarray(keys[:, :ROW_WORDS]).view(PACKET_DTYPE).reshape(n).copy()
     tag = keys[:, ROW_WORDS]
+    inputs = (np.unique(keys[:, :ROW_WORDS], axis=0, return_inverse=True)[1].reshape(-1)
+              if n else np.zeros(0, np.int64))
     hashed = (tag >> np.uint64(32)) > 0
     rows["caplen"][hashed] = rows["wirelen"][hashed] = WHOLE  # as signature_rows says
     order = np.argsort(np.concatenate(seq_ts), kind="stable") if seq else np.zeros(0, int)
@@ -170,4 +175,5 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         np.concatenate(seq)[order] if seq else np.zeros(0, np.int64),
         np.concatenate(seq_ts)[order] if seq else np.zeros(0, np.int64),
         {names[k]: (int(v[0]), int(v[1]), int(v[2])) for k, v in sorted(spans.items())},
-        frames, kept.other, dropped, direction_source, reader.warnings, kept.notes())
+        frames, kept.other, dropped, direction_source, reader.warnings, kept.notes(),
+        kept.duplicates.other_member, inputs)

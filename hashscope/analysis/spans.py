@@ -15,7 +15,7 @@ import pandas as pd
 BARELY = 0.25 #: warn when the common span is below this share of the whole
 
 
-def _clock(ns: int) -> str:
+def clock(ns: int) -> str:
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
@@ -31,7 +31,7 @@ def overlap_warning(spans: dict[str, tuple[int, int, int]]) -> str | None:
     common = max(end - start, 0)
     if whole == 0 or common >= BARELY * whole:
         return None
-    text = ", ".join(f"{m} {_clock(a)} to {_clock(b)}" for m, (a, b) in live.items())
+    text = ", ".join(f"{m} {clock(a)} to {clock(b)}" for m, (a, b) in live.items())
     return (f"the member captures barely overlap in time ({common / 1e9:.3f} s in common "
             f"of {whole / 1e9:.3f} s, by their first and last frames): {text}; if they were "
             "not taken at the same time, a flow outside the common span is seen on one "
