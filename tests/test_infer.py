@@ -244,3 +244,37 @@ def test_frames_captured_twice_count_once(tmp_path):
     [answer] = infer(paths, hashscope.parse_links("eth0,eth1,eth2"), freebsd=False)
     assert answer.explained and answer.best.policy == "layer2+3"
     assert answer.observations.spans["eth0"][2] == len(eth0)
+
+
+def test_a_multi_interface_pcapng_is_inferred_like_its_member_files():
+    """tshark -i eth0 -i eth1 ... writes one pcapng: its interfaces are the members."""
+    d = ROOT / "captures" / "scenarios" / "lan-l23-lacp3"
+    [one] = infer([str(d / "merged.pcapng")], None, freebsd=False)
+    [apart] = infer(slave_files(d), None, freebsd=False)
+    assert one.explained and one.best.policy == "layer2+3"
+    assert one.best.links == apart.best.links == ["wan1", "lan0", "dmz2"]
+    assert one.best.evaluation.flows == apart.best.evaluation.flows
+
+
+def test_ring_buffers_of_more_than_64_files(tmp_path):
+    """Each member's capture as a dumpcap ring buffer of 25 files (75 files in all): the
+    files of a ring are one member, read in turn, and the bond is found as from one file
+    per member."""
+    d = ROOT / "captures" / "scenarios" / "lan-l2-xor3"
+    info = json.loads((d / "scenario.json").read_text())
+    paths = []
+    for name in info["slaves"]:
+        header, records = pcap_records(d / f"{name}.pcap")
+        step = -(-len(records) // 25)
+        for k in range(25):
+            part = records[k * step:(k + 1) * step]
+            stamp = f"20261201{12 + k // 60:02d}{k % 60:02d}00"
+            paths.append(write_records(tmp_path / f"{name}_{k + 1:05d}_{stamp}.pcap", header,
+                                       part))
+    assert len(paths) == 75
+    res = run_cli("infer", *reversed(paths), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["explained"] and out["best"]["policy"] == "layer2"
+    assert out["best"]["links"] == info["slaves"]
+    assert {m: s["frames"] for m, s in out["spans"].items()} == info["packets_per_slave"]
