@@ -278,3 +278,31 @@ def test_ring_buffers_of_more_than_64_files(tmp_path):
     assert out["explained"] and out["best"]["policy"] == "layer2"
     assert out["best"]["links"] == info["slaves"]
     assert {m: s["frames"] for m, s in out["spans"].items()} == info["packets_per_slave"]
+
+
+OVS = ROOT / "captures" / "ovs"
+
+
+@pytest.mark.parametrize("name", ["slb-short", "slb-long"])
+def test_ovs_balance_slb_and_its_enabled_order(name):
+    """A real Open vSwitch balance-slb bond (the OVS lab): buckets filled in turn give the
+    order the bond enabled its members; rebalancing moves and a failover (slb-long) are
+    not held against it."""
+    info = json.loads((OVS / name / "scenario.json").read_text())
+    files = [str(OVS / name / f) for f in info["member_captures"].values()]
+    [answer] = infer(files, None, freebsd=False)
+    assert answer.explained, answer.reason
+    assert answer.best.policy == "ovs:balance-slb"
+    assert answer.best.links == info["enabled_order"]
+
+
+def test_ovs_active_backup_and_balance_tcp():
+    info = json.loads((OVS / "active-backup" / "scenario.json").read_text())
+    files = [str(OVS / "active-backup" / f) for f in info["member_captures"].values()]
+    [answer] = infer(files, None, freebsd=False)
+    assert answer.explained and answer.best.mode == "active-backup"
+    assert answer.best.links[0] == info["active_member_before"]
+    files = sorted(str(p) for p in (OVS / "lacp-balance-tcp").glob("eth*.pcap"))
+    [answer] = infer(files, None, freebsd=False)
+    assert not answer.explained and answer.best.policy == "ovs:balance-tcp"
+    assert "nothing testable" in answer.reason

@@ -21,7 +21,8 @@ from hashscope.hashes.policy import Setup
 from hashscope.hashes.registry import all_policies, make_assigner
 from hashscope.members import Members
 
-from .evidence import Evaluation, evaluate
+from .buckets import blips, round_robin_fill
+from .evidence import Evaluation, binomial_tail, evaluate
 from .observations import Observations
 
 LINUX_POLICIES = ("layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac")
@@ -143,13 +144,9 @@ def ovs(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
     from hashscope.hashes.ovs.bond import SlbBond, TcpBond, bucket_of
 
     rows = obs.rows[idx]
-    h, valid = SlbBond(1).hash(rows)
-    units = np.where(valid, h.astype(np.int64), -1 - np.arange(len(idx)))
-    buckets = np.where(valid, bucket_of(h, valid), -1).astype(np.int64)
-    ev = _judge(obs, idx, buckets, units, 256, one_to_one=False)
-    yield Candidate("ovs", "ovs:balance-slb", None, True, ev, list(obs.members.names),
-                    note="each bucket's member learnt from the data (OVS fills and "
-                         "rebalances buckets itself): --links order not inferred")
+    slb = slb_candidate(obs, idx, SlbBond(1), bucket_of)
+    if slb is not None:
+        yield slb
     h, valid = TcpBond(1).hash(rows)
     _, cls = np.unique(np.where(valid, h.astype(np.int64), -1), return_inverse=True)
     cls = np.where(valid, cls.reshape(-1), -1)
@@ -157,6 +154,38 @@ def ovs(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
     yield Candidate("ovs", "ovs:balance-tcp", None, False, ev, list(obs.members.names),
                     note="balance-tcp's datapath hash has a per-boot random key: only "
                          "that every 5-tuple stays on one member can be tested")
+
+
+def slb_candidate(obs: Observations, idx: np.ndarray, bond, bucket_of) -> Candidate | None:
+    """balance-slb judged on the sent frames in time order (:mod:`.buckets`)."""
+    n, seq_obs = obs.members.count, obs.sequence_obs
+    if not len(seq_obs) or not len(idx):
+        return None
+    h, valid = bond.hash(obs.rows)
+    obs_bucket = np.where(valid, bucket_of(h, valid), -1).astype(np.int64)
+    bucket, member = obs_bucket[seq_obs], obs.sequence.astype(np.int64)
+    bad = blips(bucket, member, obs.sequence_ts)
+    judged = bucket >= 0
+    flow = obs.flow[seq_obs]
+    flows = np.unique(flow[judged])
+    bad_flows = np.unique(flow[judged & bad])
+    size = obs.sequence_len.astype(np.int64)
+    ring, tested, hits = round_robin_fill(bucket, member, n)
+    obs_bad = np.zeros(len(obs.rows), bool)
+    obs_bad[seq_obs[bad]] = True
+    predicted = np.where(obs_bad | (obs_bucket < 0), -1, obs.member)[idx]
+    ev = Evaluation(np.array(ring), predicted, predicted == obs.member[idx], len(flows),
+                    len(flows) - len(bad_flows), int(judged.sum()),
+                    int((judged & ~bad).sum()), int(size[judged].sum()),
+                    int(size[judged & ~bad].sum()), tested, hits, 0,
+                    binomial_tail(tested, hits, 1.0 / n) if n > 1 and tested else 1.0)
+    order = [obs.members.names[m] for m in ring]
+    order += [m for m in obs.members.names if m not in order]
+    return Candidate("ovs", "ovs:balance-slb", None, True, ev, order,
+                     note=f"buckets filled in turn in this order ({hits} of {tested} later "
+                          "new buckets where the round robin puts them); a bucket moving "
+                          "to another member (rebalancing, a failover) is not counted "
+                          "against it; the rebalancing interval is not inferred")
 
 
 def freebsd(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:

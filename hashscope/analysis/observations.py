@@ -88,6 +88,8 @@ class Observations:
     last: np.ndarray
     sequence: np.ndarray  #: member index of the first sent frames, in time order
     sequence_ts: np.ndarray
+    sequence_obs: np.ndarray  #: their observations
+    sequence_len: np.ndarray  #: their wire lengths
     spans: dict[str, tuple[int, int, int]]  #: member -> (first ns, last ns, frames)
     frames: int  #: frames on the members
     other_frames: int  #: frames on interfaces that are not members
@@ -117,7 +119,7 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     flows = FlowTable()
     table = FlowTable(key_words=ROW_WORDS + 1)
     flow_of = np.empty(0, np.int64)
-    seq, seq_ts = [], []
+    seq, seq_ts, seq_obs, seq_len = [], [], [], []
     seq_n = frames = dropped = 0
     spans: dict[int, list[int]] = {}
     kept = MemberFrames(reader.registry, members)
@@ -151,8 +153,10 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         flow_of[oids] = fids
         if seq_n < SEQUENCE_FRAMES and sent.any():
             take = np.flatnonzero(sent)[: SEQUENCE_FRAMES - seq_n]
-            seq.append(m[take])
+            seq.append(m[take].astype(np.int16))
             seq_ts.append(pk["ts_ns"][take])
+            seq_obs.append(oids[take].astype(np.int32))
+            seq_len.append(pk["wirelen"][take])
             seq_n += len(take)
     n = table.n
     keys = table.keys[:n]
@@ -172,8 +176,9 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         ((tag >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64), flow_of[:n].copy(),
         table.stats[:n, 0].copy(), table.stats[:n, 1].copy(), table.stats[:n, 2].copy(),
         table.stats[:n, 3].copy(),
-        np.concatenate(seq)[order] if seq else np.zeros(0, np.int64),
-        np.concatenate(seq_ts)[order] if seq else np.zeros(0, np.int64),
+        *(np.concatenate(part)[order] if seq else np.zeros(0, dtype)
+          for part, dtype in ((seq, np.int16), (seq_ts, np.int64), (seq_obs, np.int32),
+                              (seq_len, np.uint32))),
         {names[k]: (int(v[0]), int(v[1]), int(v[2])) for k, v in sorted(spans.items())},
         frames, kept.other, dropped, direction_source, reader.warnings, kept.notes(),
         kept.duplicates.other_member, inputs)
