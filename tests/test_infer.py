@@ -306,3 +306,18 @@ def test_ovs_active_backup_and_balance_tcp():
     [answer] = infer(files, None, freebsd=False)
     assert not answer.explained and answer.best.policy == "ovs:balance-tcp"
     assert "nothing testable" in answer.reason
+
+
+def test_both_sides_with_local_and_the_receive_side_is_approximate():
+    res = run_cli("infer", str(ROOT / "captures" / "two-links-backup.pcapng"), "--local",
+                  "198.51.100.10", "--local", "198.51.101.10", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    sides = json.loads(res.stdout)["sides"]
+    assert [s["direction"] for s in sides] == ["transmit", "receive"]
+    assert sides[0]["approximate"] is False and sides[1]["approximate"] is True
+    assert {c["family"] for c in sides[1]["candidates"]} <= {"cisco", "aruba", "vmware",
+                                                             "hp-bl", "hp-gbe2c"}
+    assert all(s["direction_from"].startswith("--local") for s in sides)
+    only = run_cli("infer", str(ROOT / "captures" / "two-links-backup.pcapng"), "--local",
+                   "198.51.100.10", "--direction", "receive", "--format", "json")
+    assert json.loads(only.stdout)["direction"] == "receive"
