@@ -101,12 +101,13 @@ def _judge(obs: Observations, idx: np.ndarray, classes: np.ndarray, units: np.nd
                     obs.bytes[idx], n_classes, obs.members.count, one_to_one)
 
 
-def hashed(obs: Observations, idx: np.ndarray, policy_name: str, setup: Setup
-           ) -> Evaluation | None:
-    """A stateless hash policy over the observations ``idx``; None if it does not apply."""
+def hashed(obs: Observations, idx: np.ndarray, policy_name: str, setup: Setup,
+           rows: np.ndarray | None = None) -> Evaluation | None:
+    """A stateless hash policy over the observations ``idx`` (``rows``: their rows, when
+    already taken); None if it does not apply."""
     policy = {p.name: p for p in all_policies()}[policy_name]
     try:
-        a = make_assigner(policy, setup).assign(obs.rows[idx])
+        a = make_assigner(policy, setup).assign(obs.rows[idx] if rows is None else rows)
     except (HashscopeError, ValueError):
         return None
     units = np.where(a.has_hash, a.hash.astype(np.int64), -1 - np.arange(len(idx)))
@@ -114,11 +115,22 @@ def hashed(obs: Observations, idx: np.ndarray, policy_name: str, setup: Setup
 
 
 def linux(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
-    n = obs.members.count
+    """Every policy, era and VLAN mode; eras whose hash is the same for these frames (the
+    slave pick differs only with a member down, the ICMP term only for ICMP, the VLAN
+    mode only for tagged frames) are hashed once."""
+    n, rows = obs.members.count, obs.rows[idx]
+    tagged = bool((rows["vlan_n"] > 0).any())
+    icmp = bool(np.isin(rows["proto"], (1, 58)).any())
+    done: dict[tuple, Evaluation | None] = {}
     for policy in LINUX_POLICIES:
-        for vlan in VLAN_MODES:
+        for vlan in VLAN_MODES if tagged else VLAN_MODES[:1]:
             for era in reversed(PROFILES):
-                ev = hashed(obs, idx, policy, Setup(anonymous(n), vlan=vlan, kernel=era))
+                key = (policy, vlan, era.eth_type, era.shift, era.icmp if icmp else None,
+                       policy in era.policies)
+                if key not in done:
+                    done[key] = hashed(obs, idx, policy,
+                                       Setup(anonymous(n), vlan=vlan, kernel=era), rows)
+                ev = done[key]
                 if ev is not None:
                     yield Candidate("linux", policy, None, True, ev,
                                     bond_order(ev.mapping, obs.members.names),
