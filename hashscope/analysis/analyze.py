@@ -30,7 +30,7 @@ from .detect import detect_local
 from .direction import ALL_SENT, LocalHost, sent_mask
 from .duplicates import MemberFrames
 from .imbalance import Imbalance, imbalance
-from .loads import LinkLoad
+from .loads import LinkLoad, plus
 from .observed import (
     FrameTally,
     MemberComparison,
@@ -162,8 +162,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         sent_bytes += int(b.wirelen[sent].sum())
         if fold is not None:
             fold.add(fids, b.iface, b.wirelen, b.ts_ns, sent)
-        obs_packets = _plus(obs_packets, np.bincount(b.iface[sent]))
-        obs_bytes = _plus(obs_bytes, np.bincount(b.iface[sent], weights=b.wirelen[sent]))
+        obs_packets = plus(obs_packets, np.bincount(b.iface[sent]))
+        obs_bytes = plus(obs_bytes, np.bincount(b.iface[sent], weights=b.wirelen[sent]))
         seen_on = (member_of(reader.registry.names(), setup.members)[b.iface]
                    if frames is not None else None)
         for assigner, load in in_order:
@@ -195,8 +195,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
                                     [imbalance(ld.bytes[up]) for ld in loads] if seeds else []))
     names = reader.registry.names()
     observed = pd.DataFrame({"interface": names,
-                             "packets": _plus(obs_packets, np.zeros(len(names)))[: len(names)],
-                             "bytes": _plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
+                             "packets": plus(obs_packets, np.zeros(len(names)))[: len(names)],
+                             "bytes": plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
     assumptions = (told + ([] if local is not None else [ALL_SENT])
                    + (frames.notes() if frames else []))
     on_members = None
@@ -260,14 +260,6 @@ def _sent_only(members: Callable[[np.ndarray | slice], np.ndarray], sent: np.nda
     link = np.full(len(sent), LINK_NOT_SENT, np.int64)
     link[sent] = members(sent)
     return link
-
-
-def _plus(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per-interface counters plus ``counts`` (as long as the longer of the two)."""
-    out = np.zeros(max(len(total), len(counts)), np.int64)
-    out[: len(total)] += total
-    out[: len(counts)] += counts.astype(np.int64)
-    return out
 
 
 def _add_each(pairs, frames: tuple[np.ndarray, np.ndarray, np.ndarray] | None,

@@ -29,9 +29,12 @@ from numba import njit, prange
 from hashscope.columns import HEAD_BYTES
 from hashscope.xxh64 import xxh64_words
 
+from .loads import plus
+
 FINGERPRINT_BYTES = 40  #: bytes past the network header hashed (IPv4 + TCP headers)
 WINDOW_NS = 2_000_000  #: copies of one frame are at most this far apart
 SLOTS = 1 << 20  #: table slots (16 MiB)
+COPIED = 0.9  #: an interface with this share of its frames seen on another one is named
 
 SAME_INTERFACE, OTHER_INTERFACE, OTHER_MEMBER = 1, 2, 3  #: why a frame is a copy
 
@@ -90,6 +93,8 @@ class Duplicates:
         self.same_interface = 0  #: repeats on one interface, dropped
         self.other_interface = 0  #: copies on an interface that is not a member
         self.other_member = 0  #: copies of a frame on another member (kept: broadcast)
+        self.copied = np.zeros(0, np.int64)  #: per interface: its frames of that kind
+        self.seen = np.zeros(0, np.int64)  #: per interface: its frames
 
     def copies(self, pk: np.ndarray, is_member: np.ndarray) -> np.ndarray:
         """True for the frames of a packet table that are copies of an earlier one
@@ -103,6 +108,8 @@ class Duplicates:
         self.same_interface += int((why == SAME_INTERFACE).sum())
         self.other_interface += int((why == OTHER_INTERFACE).sum())
         self.other_member += int((why == OTHER_MEMBER).sum())
+        self.copied = plus(self.copied, np.bincount(pk["iface"][why == OTHER_MEMBER]))
+        self.seen = plus(self.seen, np.bincount(pk["iface"]))
         return why == SAME_INTERFACE
 
     @property
@@ -146,6 +153,14 @@ class MemberFrames:
 
     def notes(self) -> list[str]:
         out = [self.duplicates.describe()] if self.duplicates.dropped else []
+        d = self.duplicates
+        hubs = [name for i, name in enumerate(self.registry.names()) if i < len(d.seen)
+                and d.seen[i] and i < len(d.copied) and d.copied[i] >= COPIED * d.seen[i]]
+        if self.members is None and hubs:
+            out.append(f"{', '.join(hubs)}: nearly every frame also seen on another "
+                       "interface: a broadcast bond's members, or (tcpdump -i any) the bond "
+                       "or a VLAN device on it beside its members: give --links with the "
+                       "bond's members")
         if self.other > self.duplicates.other_interface:
             others = sorted(set(self.registry.names()) - set(self.members.names or ()))
             out.append(f"{self.other - self.duplicates.other_interface} frames on interfaces "

@@ -72,3 +72,11 @@ class LinkLoad:
         masks = self.flow_links[:n_flows]
         return np.array([int(((masks >> np.uint64(i)) & np.uint64(1)).sum())
                          for i in range(len(self.packets))], dtype=np.int64)
+
+
+def plus(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-interface counters plus ``counts`` (as long as the longer of the two)."""
+    out = np.zeros(max(len(total), len(counts)), np.int64)
+    out[: len(total)] += total
+    out[: len(counts)] += counts.astype(np.int64)
+    return out
