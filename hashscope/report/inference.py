@@ -37,6 +37,7 @@ def inference_dict(inf: Inference) -> dict:
         "members": list(obs.members.names),
         "member_order": "inferred" if inf.explained else "unknown",
         "direction_from": obs.direction_source,
+        "notes": obs.notes,
         "spans": {m: {"first_ns": a, "last_ns": b, "frames": n}
                   for m, (a, b, n) in obs.spans.items()},
         "best": candidate_dict(best) if best is not None and inf.explained else None,
@@ -65,3 +66,5 @@ def print_inference(inf: Inference) -> None:
         t.add_row(label, ",".join(cand.links), f"{ev.by_flows:.1%}", f"{ev.by_bytes:.1%}",
                   f"{ev.chance:.2g}", str(cand.deciding_flows))
     c.print(t)
+    for line in obs.notes:
+        c.print(f"note: {line}")
