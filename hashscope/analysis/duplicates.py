@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from hashscope.columns import HEAD_BYTES
+from hashscope.decode.merge import take_rows
 from hashscope.xxh64 import xxh64_words
 
 from .loads import plus
@@ -149,7 +150,8 @@ class MemberFrames:
         copies = self.duplicates.copies(pk, is_member)
         on_member = is_member[pk["iface"]]
         self.other += int((~on_member).sum())
-        return pk[on_member & ~copies]
+        keep = on_member & ~copies
+        return pk if keep.all() else take_rows(pk, np.flatnonzero(keep))
 
     def notes(self) -> list[str]:
         out = [self.duplicates.describe()] if self.duplicates.dropped else []

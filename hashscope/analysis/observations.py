@@ -24,7 +24,7 @@ from numba import njit, prange
 
 from hashscope.capture.reader import WarningHandler
 from hashscope.columns import PACKET_DTYPE
-from hashscope.decode.merge import TimeOrderedReader
+from hashscope.decode.merge import TimeOrderedReader, take_rows
 from hashscope.errors import CaptureWarning
 from hashscope.flows.table import FlowTable, packet_keys
 from hashscope.hashes.signature import IGNORED, ROW_WORDS, WHOLE, signature_keys
@@ -73,6 +73,16 @@ def _observation_keys(rows, hashed, tag, sig_mask, rest_mask):
     return keys, hashes
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _input_hashes(keys):
+    """The XXH64 of each observation's hash input (its key without the member word)."""
+    n, w = keys.shape[0], keys.shape[1] - 1
+    out = np.empty(n, np.uint64)
+    for i in prange(n):
+        out[i] = xxh64_words(keys[i, :w], 4)
+    return out
+
+
 @dataclass
 class Observations:
     """The member captures folded by hash input (see the module's docstring)."""
@@ -105,6 +115,29 @@ class Observations:
         return np.flatnonzero(self.direction == direction)
 
 
+class Spans:
+    """First and last time and frames per member, batch by batch."""
+
+    def __init__(self):
+        self.first = np.zeros(0, np.int64)
+        self.last = np.zeros(0, np.int64)
+        self.frames = np.zeros(0, np.int64)
+
+    def add(self, member: np.ndarray, ts: np.ndarray) -> None:
+        grow = int(member.max()) + 1 - len(self.frames)
+        if grow > 0:
+            self.first = np.r_[self.first, np.full(grow, np.iinfo(np.int64).max)]
+            self.last = np.r_[self.last, np.full(grow, np.iinfo(np.int64).min)]
+            self.frames = np.r_[self.frames, np.zeros(grow, np.int64)]
+        np.minimum.at(self.first, member, ts)
+        np.maximum.at(self.last, member, ts)
+        self.frames += np.bincount(member, minlength=len(self.frames))
+
+    def by_name(self, names: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+        return {names[k]: (int(self.first[k]), int(self.last[k]), int(self.frames[k]))
+                for k in np.flatnonzero(self.frames)}
+
+
 def observe(paths: Sequence, members: Members | None = None, local: LocalHost | None = None,
             on_warning: WarningHandler | None = None) -> Observations:
     """Read the captures once into :class:`Observations` over ``members`` (interface
@@ -121,23 +154,25 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     flow_of = np.empty(0, np.int64)
     seq, seq_ts, seq_obs, seq_len = [], [], [], []
     seq_n = frames = dropped = 0
-    spans: dict[int, list[int]] = {}
+    spans = Spans()
     kept = MemberFrames(reader.registry, members)
     for pk in background(kept.keep(pk) for pk in reader.tables()):
         fids = flows.add(pk, packet_keys(pk))
         names = reader.registry.names()
         m = member_of(names, members or Members(tuple(dict.fromkeys(names))))[pk["iface"]]
-        pk, m, fids = pk[fids >= 0], m[fids >= 0], fids[fids >= 0]
+        if (fids < 0).any():  # not decoded: not observed
+            ok = np.flatnonzero(fids >= 0)
+            pk, m, fids = take_rows(pk, ok), m[ok], fids[ok]
         frames += len(pk)
         if not len(pk):
             continue
-        for k in np.unique(m):
-            ts = pk["ts_ns"][m == k]
-            old = spans.get(int(k), [ts.min(), ts.max(), 0])
-            spans[int(k)] = [min(old[0], ts.min()), max(old[1], ts.max()), old[2] + len(ts)]
+        spans.add(m, pk["ts_ns"])
         sent = sent_mask(pk, local)
         direction = np.where(sent, SENT, RECEIVED).astype(np.uint64)
-        hashed = signature_keys(pk, True)[2] & signature_keys(pk, False)[2]
+        hashed = signature_keys(pk, True)[2]
+        tagged = np.flatnonzero(pk["vlan_n"] > 0)  # (the VLAN mode matters only for them)
+        if len(tagged):
+            hashed[tagged] &= signature_keys(pk[tagged], False)[2]
         tag = (m.astype(np.uint64) | (direction << np.uint64(16))
                | (hashed.astype(np.uint64) << np.uint64(32)))
         rows = np.ascontiguousarray(pk).view(np.uint64).reshape(len(pk), ROW_WORDS)
@@ -162,7 +197,7 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     keys = table.keys[:n]
     rows = np.ascontiguousarray(keys[:, :ROW_WORDS]).view(PACKET_DTYPE).reshape(n).copy()
     tag = keys[:, ROW_WORDS]
-    inputs = (np.unique(keys[:, :ROW_WORDS], axis=0, return_inverse=True)[1].reshape(-1)
+    inputs = (np.unique(_input_hashes(keys), return_inverse=True)[1].reshape(-1)
               if n else np.zeros(0, np.int64))
     hashed = (tag >> np.uint64(32)) > 0
     rows["caplen"][hashed] = rows["wirelen"][hashed] = WHOLE  # as signature_rows says
@@ -179,6 +214,6 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
         *(np.concatenate(part)[order] if seq else np.zeros(0, dtype)
           for part, dtype in ((seq, np.int16), (seq_ts, np.int64), (seq_obs, np.int32),
                               (seq_len, np.uint32))),
-        {names[k]: (int(v[0]), int(v[1]), int(v[2])) for k, v in sorted(spans.items())},
+        spans.by_name(names),
         frames, kept.other, dropped, direction_source, reader.warnings, kept.notes(),
         kept.duplicates.other_member, inputs)
