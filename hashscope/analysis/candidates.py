@@ -49,6 +49,7 @@ class Candidate:
     note: str = ""
     also: list[str] = field(default_factory=list)  #: equivalent on this data
     deciding_flows: int = 0
+    extra: list[str] = field(default_factory=list)  #: more options of the bond (--link-event)
 
     def label(self) -> str:
         parts = [self.policy or self.mode or ""]
@@ -78,7 +79,7 @@ class Candidate:
                 out += [option, value]
         if self.seed is not None:
             out += ["--seed", f"{self.seed:#010x}"]
-        return out
+        return out + self.extra
 
 
 def bond_order(mapping: np.ndarray, names: tuple[str, ...]) -> list[str]:

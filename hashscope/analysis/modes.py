@@ -47,12 +47,15 @@ def active_backup(obs: Observations, idx: np.ndarray) -> Candidate | None:
                                   - max(stretches, 1), 1.0 / max(n, 2)))
     active = obs.members.names[int(seq[0])]
     links = [active] + [m for m in obs.members.names if m != active]
-    moves = [f"{obs.members.names[int(seq[s])]} from {clock(int(ts[s]))}"
-             for s in starts[long][1:]]
-    note = f"every sent frame on {active}" + (
-        f", then failovers: {'; '.join(moves)} (give --down for a member after it failed: "
-        "hashscope's Linux active-backup has no failover times)" if moves else "")
-    return Candidate("mode", None, "active-backup", True, ev, links,
+    changes = starts[long][1:]
+    moves = [f"{obs.members.names[int(seq[s])]} from {clock(int(ts[s]))}" for s in changes]
+    events = []  # the member that was active lost its link as the next one took over
+    for before, s in zip(np.r_[starts[long][:1], changes[:-1]], changes, strict=True):
+        when = np.datetime64(int(ts[s]), "ns")
+        events += ["--link-event", f"{obs.members.names[int(seq[before])]}:down@{when}Z"]
+    note = f"every sent frame on {active}" + (f", then failovers: {'; '.join(moves)}"
+                                              if moves else "")
+    return Candidate("mode", None, "active-backup", True, ev, links, extra=events,
                      note=note + " (Linux active-backup, FreeBSD failover, OVS active-backup)")
 
 

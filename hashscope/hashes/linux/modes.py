@@ -58,6 +58,36 @@ def active_slave(members: Members) -> int:
     return int(usable[0]) if len(usable) else LINK_UNKNOWN
 
 
+class ActiveBackup:
+    """active-backup over time: every frame on the active slave; when it loses its link
+    (a ``--link-event``), the first slave in order that is up takes over, and stays
+    active when the old one comes back (no ``primary``: bond_find_best_slave,
+    drivers/net/bonding/bond_main.c). Frames are taken in time order."""
+
+    def __init__(self, members: Members, link_events: tuple = ()):
+        self.up = members.up.copy()
+        self.active = active_slave(members)
+        self.events = sorted(link_events)
+
+    def assign(self, packets: np.ndarray) -> np.ndarray:
+        ts = packets["ts_ns"]
+        link = np.empty(len(packets), dtype=np.int64)
+        start = 0
+        while self.events and len(ts) and self.events[0][0] <= ts[-1]:  # per link event
+            t, member, up = self.events.pop(0)
+            cut = max(int(np.searchsorted(ts, t, "left")), start)
+            link[start:cut] = self.active
+            start = cut
+            self.up[member] = up
+            if up and self.active == LINK_UNKNOWN:
+                self.active = member
+            elif not up and member == self.active:
+                usable = np.flatnonzero(self.up)
+                self.active = int(usable[0]) if len(usable) else LINK_UNKNOWN
+        link[start:] = self.active
+        return link
+
+
 class BalanceRR:
     """balance-rr: a packet counter over all slaves; a down slave's turn passes on.
 

@@ -9,7 +9,14 @@ from hashscope.hashes.policy import Assignment, Policy, Setup
 
 from .if_bonding import MODES
 from .if_bonding import POLICIES as XMIT_POLICIES
-from .modes import HASH_MODES, BalanceRR, active_slave, bond_3ad_xor_xmit, broadcast, tlb_alb_xmit
+from .modes import (
+    HASH_MODES,
+    ActiveBackup,
+    BalanceRR,
+    bond_3ad_xor_xmit,
+    broadcast,
+    tlb_alb_xmit,
+)
 from .xmit_hash import linux_xmit_hash
 
 LINUX_SUMMARY = {
@@ -35,9 +42,12 @@ class LinuxBond:
         if policy not in setup.kernel.policies:
             raise HashscopeError(f"xmit_hash_policy {policy} does not exist in Linux "
                                  f"{setup.kernel.name}")
-        self.ordered = self.mode == "balance-rr"
+        self.ordered = self.mode == "balance-rr" or (self.mode == "active-backup"
+                                                     and bool(setup.link_events))
         self.rr = (BalanceRR(setup.members, setup.kernel, setup.packets_per_slave)
                    if self.mode == "balance-rr" else None)
+        self.backup = (ActiveBackup(setup.members, setup.link_events)
+                       if self.mode == "active-backup" else None)
 
     def assign(self, packets: np.ndarray) -> Assignment:
         s, n = self.setup, len(packets)
@@ -55,7 +65,7 @@ class LinuxBond:
         elif self.mode == "broadcast":
             link = broadcast(n)
         else:  # active-backup
-            link = np.full(n, active_slave(s.members), dtype=np.int64)
+            link = self.backup.assign(packets)
         return Assignment(h, valid, link)
 
 
