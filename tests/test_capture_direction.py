@@ -155,7 +155,7 @@ def test_a_ring_buffer_of_any_captures_keeps_its_interfaces(tmp_path):
     for p in ring:
         p.write_bytes(data)
     reader, rec = read(ring, ifindex=IFINDEX)
-    assert reader.registry.names() == ["lo", "va0", "va1"]  # one interface per index
+    assert sorted(reader.registry.names()) == ["lo", "va0", "va1"]  # one per index
     half = len(rec["iface"]) // 2
     assert rec["iface"][:half].tolist() == rec["iface"][half:].tolist()
 
@@ -361,3 +361,19 @@ def test_parse_ifindex():
     assert parse_ifindex("3=eth0, 4 = eth1") == {3: "eth0", 4: "eth1"}
     assert parse_ifindex("3=eth0", {4: "eth1"}) == {3: "eth0", 4: "eth1"}
     assert parse_ifindex("3=eth0,3=eth0") == {3: "eth0"}
+
+
+def test_large_interface_indices(tmp_path):
+    """Container hosts number interfaces into the tens of thousands; any 32-bit index is
+    taken, named or not."""
+    frames = sll2_frames()[:30]
+    indices = [3, 70000, 5_000_000, 4294967295, 70000, 3] * 5
+    blocks = b"".join(epb(f[:4] + struct.pack(">I", k) + f[8:])
+                      for (f, _, _), k in zip(frames, indices, strict=True))
+    p = tmp_path / "big.pcapng"
+    p.write_bytes(SHB + idb(276) + blocks)
+    reader, rec = read([p], ifindex={70000: "veth70000", 4294967295: "last"})
+    names = reader.registry.names()
+    assert [names[i] for i in rec["iface"]] == [
+        {70000: "veth70000", 4294967295: "last"}.get(k, f"ifindex{k}") for k in indices]
+    assert len(names) == 4

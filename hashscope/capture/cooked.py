@@ -1,5 +1,5 @@
 """Linux cooked captures (``tcpdump -i any``): the direction and the real interface of
-each frame, from its cooked header, vectorized over a record batch.
+each frame, from its cooked header, in one compiled pass over a record batch.
 
 Linux cooked v1 (SLL, link type 113) has the packet type as a big-endian 16-bit field at
 offset 0 of its 16-byte header; v2 (SLL2, 276) as a byte at offset 10 of its 20-byte
@@ -12,10 +12,11 @@ and so on) say no direction. A frame too short to hold the whole header says not
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from hashscope.columns import DIRECTION_RECEIVED, DIRECTION_SENT
 
-#: What an interface's frames carry (:func:`cooked_headers`).
+#: What an interface's frames carry (:func:`read_cooked`).
 NOT_COOKED = 0
 SLL = 1  #: Linux cooked v1: a packet type
 SLL2 = 2  #: Linux cooked v2 on a named interface: a packet type (its ifindex is that one's)
@@ -34,60 +35,85 @@ _DIRECTION = np.zeros(256, np.int8)
 _DIRECTION[0:4] = DIRECTION_RECEIVED  # PACKET_HOST, BROADCAST, MULTICAST, OTHERHOST
 _DIRECTION[PACKET_OUTGOING] = DIRECTION_SENT
 
-#: Largest interface index mapped through a lookup table (larger ones: np.unique).
-_TABLE_LIMIT = 1 << 16
+DONE = 0  #: :func:`read_cooked`: every record read
+NEED_IFINDEX = 1  #: an interface index without a registry index yet
+NEED_PENDING = 2  #: a placeholder interface not registered yet
 
 
-def cooked_headers(data: np.ndarray, offset: np.ndarray, caplen: np.ndarray,
-                   iface: np.ndarray, kinds: np.ndarray, pending: bool
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The records of a batch whose interfaces are cooked (``kinds``: per registry index,
-    NOT_COOKED, SLL or SLL2; ``pending``: interfaces PENDING + k are SLL2_ANY) and hold the
-    whole header: (their positions in the batch, their directions, and of those on SLL2_ANY
-    interfaces: positions and ifindex)."""
-    if pending:
-        placeholder = iface >= PENDING
-        kind = kinds[np.where(placeholder, 0, iface)]
-        kind[placeholder] = SLL2_ANY
-    else:
-        kind = kinds[iface]
-    at = np.flatnonzero(kind)
-    if not at.size:
-        empty = np.zeros(0, np.int64)
-        return empty, np.zeros(0, np.int8), empty, np.zeros(0, np.uint32)
-    kind = kind[at]
-    v1 = kind == SLL
-    whole = caplen[at] >= np.where(v1, SLL_HEADER, SLL2_HEADER)
-    if not whole.all():
-        at, kind, v1 = at[whole], kind[whole], v1[whole]
-    off = offset[at]
-    if v1.all():  # a 16-bit type: a high byte other than 0 is a type without direction
-        direction = np.where(data[off] == 0, _DIRECTION[data[off + 1]], 0).astype(np.int8)
-    elif not v1.any():
-        direction = _DIRECTION[data[off + 10]]
-    else:
-        ptype = np.where(v1, data[off + 1], data[off + 10])
-        direction = np.where(v1 & (data[off] != 0), 0, _DIRECTION[ptype]).astype(np.int8)
-    anyi = kind == SLL2_ANY
-    if anyi.all():
-        any_at, o = at, off
-    else:
-        any_at, o = at[anyi], off[anyi]
-    ifindex = ((data[o + 4].astype(np.uint32) << 24) | (data[o + 5].astype(np.uint32) << 16)
-               | (data[o + 6].astype(np.uint32) << 8) | data[o + 7].astype(np.uint32))
-    return at, direction, any_at, ifindex
+@njit(cache=True, nogil=True)
+def read_cooked(data, offset, caplen, iface, direction, start, kinds, pending, table,
+                more_ifindex, more_iface):
+    """One pass over a record batch from record ``start``: a direction from the packet type
+    of each cooked frame whose ``direction`` is unknown, and for the frames of SLL2 "any"
+    interfaces (placeholders PENDING + k), the registry index of the interface their
+    ifindex names (``table[ifindex]``, or ``more_iface`` where ``more_ifindex`` has it;
+    -1: none yet), the placeholder's own (``pending[k]``) for a frame too short to name one.
+
+    ``kinds``: per registry index, NOT_COOKED, SLL or SLL2. Returns (record, DONE or what
+    is needed for it: NEED_IFINDEX and the index, NEED_PENDING and k); the caller registers
+    it and calls again from that record, which is read again whole.
+    """
+    n = offset.shape[0]
+    for i in range(start, n):
+        g = iface[i]
+        if g >= PENDING:
+            kind = SLL2_ANY
+        else:
+            kind = kinds[g]
+            if kind == NOT_COOKED:
+                continue
+        p = offset[i]
+        if kind == SLL:
+            if caplen[i] >= SLL_HEADER and direction[i] == 0 and data[p] == 0:
+                direction[i] = _DIRECTION[data[p + 1]]
+            continue
+        if caplen[i] < SLL2_HEADER:
+            if kind == SLL2_ANY:
+                r = pending[g - PENDING]
+                if r < 0:
+                    return i, NEED_PENDING, np.int64(g - PENDING)
+                iface[i] = r
+            continue
+        if direction[i] == 0:
+            direction[i] = _DIRECTION[data[p + 10]]
+        if kind == SLL2_ANY:
+            ifx = (np.int64(data[p + 4]) << 24) | (np.int64(data[p + 5]) << 16) | (
+                np.int64(data[p + 6]) << 8) | np.int64(data[p + 7])
+            r = -1
+            if ifx < table.shape[0]:
+                r = table[ifx]
+            else:
+                for j in range(more_ifindex.shape[0]):
+                    if more_ifindex[j] == ifx:
+                        r = more_iface[j]
+                        break
+            if r < 0:
+                return i, NEED_IFINDEX, ifx
+            iface[i] = r
+    return n, DONE, np.int64(0)
 
 
-def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct values, each value's position among them): np.unique's answer, by a
-    lookup table when the values are small (interface indices are)."""
-    if values.size and int(values.max()) < _TABLE_LIMIT:
-        present = np.flatnonzero(np.bincount(values))
-        table = np.zeros(int(present[-1]) + 1, np.int32)
-        table[present] = np.arange(present.size, dtype=np.int32)
-        return present.astype(values.dtype), table[values]
-    found, where = np.unique(values, return_inverse=True)
-    return found, where.astype(np.int32)
+class IfindexTable:
+    """Registry index per Linux interface index, for :func:`read_cooked`: a table for the
+    indices below TABLE_LIMIT (Linux numbers its interfaces from 1 up), a list beyond."""
+
+    TABLE_LIMIT = 1 << 20
+
+    def __init__(self) -> None:
+        self.table = np.full(64, -1, np.int32)
+        self.more_ifindex = np.zeros(0, np.int64)
+        self.more_iface = np.zeros(0, np.int32)
+
+    def set(self, ifindex: int, g: int) -> None:
+        if ifindex < self.TABLE_LIMIT:
+            if ifindex >= len(self.table):
+                size = 1 << int(ifindex).bit_length()
+                self.table = np.concatenate([self.table,
+                                             np.full(size - len(self.table), -1, np.int32)])
+            self.table[ifindex] = g
+        else:
+            self.more_ifindex = np.append(self.more_ifindex, np.int64(ifindex))
+            self.more_iface = np.append(self.more_iface, np.int32(g))
 
 
 def parse_ifindex(text: str, names: dict[int, str] | None = None) -> dict[int, str]:

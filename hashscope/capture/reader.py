@@ -71,7 +71,7 @@ class CaptureReader:
         self._cooked: dict[int, int] = {}  # the current file's cooked interfaces: kind
         self._kinds: np.ndarray | None = None  # the same per registry index, when current
         self._pending: list[list] = []  # the current file's SLL2 "any": [iface, registry]
-        self._by_ifindex: dict[int, int] = {}  # registry index of each ifindex met
+        self._by_ifindex = cooked.IfindexTable()  # registry index of each ifindex met
         self.registry = InterfaceRegistry()
         self._undecodable: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self.warnings: list[CaptureWarning] = []
@@ -150,7 +150,7 @@ class CaptureReader:
         return g
 
     def _batch(self, data: np.ndarray, outs: tuple[np.ndarray, ...], n: int) -> RecordBatch:
-        """The first n records of a walk's outputs; cooked headers read (vectorized)."""
+        """The first n records of a walk's outputs, their cooked headers read."""
         batch = RecordBatch(data, *(a[:n] for a in outs))
         if self._cooked or self._pending:
             self._read_cooked(batch)
@@ -159,33 +159,25 @@ class CaptureReader:
     def _read_cooked(self, batch: RecordBatch) -> None:
         """Directions from cooked headers where epb_flags gave none; the interface each
         SLL2 "any" frame names by its index (the "any" interface for the frames too short
-        to name one)."""
+        to name one). Registers what the compiled pass meets first."""
         if self._kinds is None or len(self._kinds) != max(len(self.registry.interfaces), 1):
             self._kinds = np.zeros(max(len(self.registry.interfaces), 1), np.int8)
             for index, kind in self._cooked.items():
                 self._kinds[index] = kind
-        at, direction, any_at, ifindex = cooked.cooked_headers(
-            batch.data, batch.offset, batch.caplen, batch.iface, self._kinds,
-            bool(self._pending))
-        if at.size:
-            given = batch.direction[at]
-            batch.direction[at] = np.where(given != 0, given, direction)
-        if any_at.size:
-            found, where = cooked.distinct(ifindex)
-            target = np.empty(found.size, np.int32)
-            for j, index in enumerate(found.tolist()):
-                g = self._by_ifindex.get(index)
-                if g is None:
-                    source = int(batch.iface[any_at[np.argmax(where == j)]])
-                    g = self._ifindex_interface(index, self._pending[source - cooked.PENDING][0])
-                target[j] = g
-            batch.iface[any_at] = target[where]
-        if self._pending:
-            left = np.flatnonzero(batch.iface >= cooked.PENDING)
-            if left.size:
-                found, where = cooked.distinct(batch.iface[left] - cooked.PENDING)
-                target = np.array([self._register_pending(k) for k in found.tolist()], np.int32)
-                batch.iface[left] = target[where]
+        pending = np.array([g for _, g in self._pending] or [-1], np.int32)
+        at = 0
+        while True:
+            t = self._by_ifindex
+            at, need, value = cooked.read_cooked(
+                batch.data, batch.offset, batch.caplen, batch.iface, batch.direction, at,
+                self._kinds, pending, t.table, t.more_ifindex, t.more_iface)
+            if need == cooked.NEED_PENDING:
+                pending[value] = self._register_pending(int(value))
+            elif need == cooked.NEED_IFINDEX:
+                source = self._pending[int(batch.iface[at]) - cooked.PENDING][0]
+                t.set(int(value), self._ifindex_interface(int(value), source))
+            else:
+                return
 
     def _register_pending(self, k: int) -> int:
         """The registry index of the current file's placeholder interface k."""
@@ -197,12 +189,10 @@ class CaptureReader:
     def _ifindex_interface(self, index: int, source: Interface) -> int:
         """The registry index of the interface with Linux index ``index``, met in the
         frames of the SLL2 "any" interface ``source``."""
-        g = self.registry.add(Interface(ifindex_name(index, self.ifindex), source.linktype,
-                                        source.snaplen, source.file,
-                                        f"Linux interface index {index} of {source.name!r}",
-                                        source.raw_linktype, ifindex=index))
-        self._by_ifindex[index] = g
-        return g
+        return self.registry.add(Interface(ifindex_name(index, self.ifindex), source.linktype,
+                                           source.snaplen, source.file,
+                                           f"Linux interface index {index} of {source.name!r}",
+                                           source.raw_linktype, ifindex=index))
 
     def _warn_undecodable(self, path: str) -> None:
         """One warning per link type that a file's interfaces have and hashscope cannot
