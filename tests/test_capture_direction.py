@@ -377,3 +377,19 @@ def test_large_interface_indices(tmp_path):
     assert [names[i] for i in rec["iface"]] == [
         {70000: "veth70000", 4294967295: "last"}.get(k, f"ifindex{k}") for k in indices]
     assert len(names) == 4
+
+
+def test_every_packet_type(tmp_path):
+    """Types 0-3 received, 4 sent, 5 (PACKET_LOOPBACK) and beyond unknown; in v1 the type
+    is 16 bits, and a high byte other than 0 is no type Linux has."""
+    whole = sll2_frames()[0][0]
+    types = [0, 1, 2, 3, 4, 5, 6, 7, 255]
+    p = tmp_path / "types.pcapng"
+    p.write_bytes(SHB + idb(276, "any") + b"".join(
+        epb(whole[:10] + bytes([t]) + whole[11:]) for t in types))
+    assert read([p])[1]["direction"].tolist() == [1, 1, 1, 1, 2, 0, 0, 0, 0]
+    v1 = [struct.pack(">HHH", t, 1, 6) + bytes(8) + b"\x08\x00" + bytes(40)
+          for t in [0, 4, 5, 0x0100, 0x0104]]
+    p = tmp_path / "v1.pcapng"
+    p.write_bytes(SHB + idb(113, "eth0") + b"".join(epb(f) for f in v1) + epb(v1[1][:15]))
+    assert read([p])[1]["direction"].tolist() == [1, 2, 0, 0, 0, 0]
