@@ -30,6 +30,13 @@ INNER_GRE = 2  #: IPv4/IPv6 carried in GRE
 INNER_GRE_ETH = 3  #: Ethernet carried in GRE (0x6558); inner Ethernet header skipped
 INNER_ICMP_ERROR = 4  #: the IP header embedded in an ICMP/ICMPv6 error
 
+#: Which way a frame went through its capture interface (column ``direction``, and
+#: :attr:`hashscope.capture.records.RecordBatch.direction`): from a pcapng Enhanced Packet
+#: Block's ``epb_flags`` option, else from a Linux cooked capture's packet type.
+DIRECTION_UNKNOWN = 0  #: the capture does not say
+DIRECTION_RECEIVED = 1  #: inbound (epb_flags 01; PACKET_HOST, BROADCAST, MULTICAST, OTHERHOST)
+DIRECTION_SENT = 2  #: outbound (epb_flags 10; PACKET_OUTGOING)
+
 #: Bits of ``mac_ok``.
 MAC_DST = 1
 MAC_SRC = 2
@@ -72,6 +79,7 @@ PACKET_DTYPE = np.dtype(
         ("dst_mac", np.uint64),
         ("src_mac", np.uint64),
         ("pkttype", np.int8),  # Linux cooked capture packet type (4 = outgoing), else -1
+        ("direction", np.int8),  # DIRECTION_*, as the capture says (record's direction)
         ("ll_ifindex", np.int32),  # Linux cooked v2 interface index, else -1
         ("eth_type", np.uint16),  # the type field right after the MACs (a TPID if tagged)
         ("vlan_n", np.uint8),  # number of 802.1Q/802.1ad tags in the frame

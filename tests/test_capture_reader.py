@@ -48,7 +48,8 @@ READER_CASES = [
 def test_every_record_matches_tshark(path):
     reader, rec = records([path])
     ref = tshark_fields(str(path), ["frame.time_epoch", "frame.len", "frame.cap_len",
-                                    "frame.interface_name", "frame.interface_id"])
+                                    "frame.interface_name", "frame.interface_id",
+                                    "sll.ifindex"])
     assert len(ref) == len(rec["ts_ns"]) > 0
     assert [epoch_ns(r[0]) for r in ref] == rec["ts_ns"].tolist()
     assert [int(r[1]) for r in ref] == rec["wirelen"].tolist()
@@ -56,10 +57,13 @@ def test_every_record_matches_tshark(path):
     names = reader.registry.names()
     if "two-sections" in path.name:
         return  # tshark 4.0 gives a second section's interfaces the first section's names
-    named = [(i, r[3]) for i, r in enumerate(ref) if r[3] and r[3] != "unknown"]
+    # a frame of a Linux cooked v2 capture of "any" is on the interface of its ifindex
+    named = [(i, f"ifindex{r[5]}" if r[3] == "any" else r[3]) for i, r in enumerate(ref)
+             if r[3] and r[3] != "unknown"]
     assert [names[rec["iface"][i]] for i, _ in named] == [name for _, name in named]
-    # packets of one interface id stay on one interface
-    assert len({(r[4], rec["iface"][i]) for i, r in enumerate(ref)}) == len({r[4] for r in ref})
+    # packets of one interface id (and ifindex) stay on one interface
+    assert len({(r[4], r[5], rec["iface"][i]) for i, r in enumerate(ref)}) == \
+        len({(r[4], r[5]) for r in ref})
 
 
 def test_mixed_resolutions_and_interfaces():
@@ -79,9 +83,10 @@ def test_wire_length_is_kept_when_the_capture_is_truncated():
 
 def test_interfaces_across_sections_and_files():
     reader, rec = records([MADE / "live2.pcapng", MADE / "two-sections.pcapng"])
-    # live2's "any" and "lo" are met again in two-sections' first section: same interfaces
+    # live2's "lo" and the interface its "any" frames name (ifindex 1) are met again in
+    # two-sections' first section: same interfaces
     names = reader.registry.names()
-    assert names[:2] == ["any", "lo"]
+    assert names[:2] == ["lo", "ifindex1"]
     assert names[2] == "en0"
     assert len(names) == 3
     n = len(rec["iface"])

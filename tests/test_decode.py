@@ -160,10 +160,12 @@ def test_icmp_error_carries_the_embedded_header():
 
 def test_sll2_interface_index_and_direction():
     pk = read_packets([str(MADE / "live2.pcapng")])
-    cooked = pk[pk["iface"] == 0]
+    cooked = pk[pk["iface"] == 1]  # the "any" interface's frames: on ifindex1 (lo is 0)
+    assert len(cooked) == 50
     assert (cooked["ll_ifindex"] > 0).all()
     assert (cooked["mac_ok"] & MAC_DST == 0).all()  # a cooked capture has no destination MAC
     assert set(cooked["pkttype"].tolist()) <= {0, 4}  # to us / outgoing on loopback
+    assert (cooked["direction"] == np.where(cooked["pkttype"] == 4, 2, 1)).all()
 
 
 def test_raw_ip_and_null_link_types():

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hashscope.capture.interfaces import files, settings
 from hashscope.capture.reader import CaptureReader
 from hashscope.columns import MAC_SRC
 from hashscope.decode.tables import packet_tables
@@ -33,10 +34,11 @@ def detect_local(paths: Sequence, members: Members | None) -> tuple[LocalHost | 
     """(the bonded host as its MAC, how it was told) from the first frames of each
     capture; (None, why not) when the captures do not make it clear."""
     seen: dict[str, set[int]] = {}
-    for path in paths:
+    extra = settings(paths)
+    for path in files(paths):
         if str(path) == "-":
             continue
-        reader = CaptureReader([path])
+        reader = CaptureReader([path, *extra])
         try:
             for k, pk in enumerate(packet_tables(reader)):
                 names = np.array(reader.registry.names(), dtype=object)

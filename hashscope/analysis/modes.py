@@ -50,7 +50,7 @@ def active_backup(obs: Observations, idx: np.ndarray) -> Candidate | None:
     changes = starts[long][1:]
     moves = [f"{obs.members.names[int(seq[s])]} from {clock(int(ts[s]))}" for s in changes]
     events = []  # the member that was active lost its link as the next one took over
-    for before, s in zip(np.r_[starts[long][:1], changes[:-1]], changes, strict=True):
+    for before, s in zip(starts[long][:-1], changes, strict=True):
         when = np.datetime64(int(ts[s]), "ns")
         events += ["--link-event", f"{obs.members.names[int(seq[before])]}:down@{when}Z"]
     note = f"every sent frame on {active}" + (f", then failovers: {'; '.join(moves)}"

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from hashscope.errors import HashscopeError
 
-from .names import NamedCapture
+from .names import IfindexNames, NamedCapture
 from .reader import CaptureReader
+
+Path = str | NamedCapture | IfindexNames
 
 
 @dataclass(frozen=True)
@@ -19,12 +21,22 @@ class FilePeek:
     first_ns: int | None  #: its first frame's time (None: no frame, unreadable, stdin)
 
 
-def peek(path: str | NamedCapture) -> FilePeek:
-    """A file's interfaces and first time, from its first batch of records. Standard input
-    and unreadable files give none (the real read reports them)."""
+def settings(paths: Sequence[Path]) -> list[IfindexNames]:
+    """The items of a list of captures that are not files but apply to all of them."""
+    return [p for p in paths if isinstance(p, IfindexNames)]
+
+
+def files(paths: Sequence[Path]) -> list[str | NamedCapture]:
+    return [p for p in paths if not isinstance(p, IfindexNames)]
+
+
+def peek(path: str | NamedCapture, extra: Sequence[IfindexNames] = ()) -> FilePeek:
+    """A file's interfaces and first time, from its first batch of records (``extra``:
+    :func:`settings` of the run). Standard input and unreadable files give none (the real
+    read reports them)."""
     if str(path) == "-":
         return FilePeek(path, (), None)
-    reader = CaptureReader([path])
+    reader = CaptureReader([path, *extra])
     try:
         batch = next(iter(reader.batches()), None)
     except HashscopeError:
@@ -33,18 +45,21 @@ def peek(path: str | NamedCapture) -> FilePeek:
     return FilePeek(path, tuple(reader.registry.names()), first)
 
 
-def interface_names(paths: Sequence[str | NamedCapture]) -> list[str]:
+def interface_names(paths: Sequence[Path]) -> list[str]:
     """The capture interfaces of the files, in order, each once (see :func:`peek`)."""
-    return list(dict.fromkeys(n for p in paths for n in peek(p).names))
+    extra = settings(paths)
+    return list(dict.fromkeys(n for p in files(paths) for n in peek(p, extra).names))
 
 
-def streams(paths: Sequence[str | NamedCapture]) -> list[list[str | NamedCapture]]:
+def streams(paths: Sequence[Path]) -> list[list[Path]]:
     """The files grouped by the interfaces they hold (one member's ring buffer is one
-    group), each group's files by their first frame's time; groups in order of first
-    appearance. Files that tell nothing (stdin, unreadable) are groups of their own."""
+    group), each group's files by their first frame's time, with the run's
+    :func:`settings`; groups in order of first appearance. Files that tell nothing
+    (stdin, unreadable) are groups of their own."""
+    extra = settings(paths)
     groups: dict[object, list[FilePeek]] = {}
-    for k, p in enumerate(paths):
-        f = peek(p)
+    for k, p in enumerate(files(paths)):
+        f = peek(p, extra)
         groups.setdefault(f.names if f.names else ("#", k), []).append(f)
     return [[f.path for f in sorted(g, key=lambda f: (f.first_ns is None, f.first_ns or 0))]
-            for g in groups.values()]
+            + extra for g in groups.values()]

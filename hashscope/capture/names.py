@@ -14,12 +14,17 @@ The files of one capture interface's ring buffer share that name:
 Compression suffixes (``.gz``, ``.bz2``, ``.xz``) go first. A name that is left empty
 keeps the file's own name. A :class:`NamedCapture` in the list of captures names its
 file's interfaces explicitly (``--member eth0=ring_*``).
+
+The frames of a Linux cooked v2 capture of "any" each name the Linux interface index they
+were on: their interface is the one of that index, named by an :class:`IfindexNames` in
+the list of captures (``--ifindex 3=eth0``) or ``ifindex3``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -32,6 +37,19 @@ class NamedCapture:
 
     def __str__(self) -> str:
         return self.path
+
+
+@dataclass(frozen=True)
+class IfindexNames:
+    """In the list of captures, not a file: the names of Linux interface indices, for the
+    frames of Linux cooked v2 captures of "any" (``IfindexNames({3: "eth0"})``)."""
+
+    names: Mapping[int, str]
+
+
+def ifindex_name(index: int, names: Mapping[int, str]) -> str:
+    """The name of the interface with Linux index ``index``: given, or ``ifindex3``."""
+    return names.get(index) or f"ifindex{index}"
 
 _COMPRESSED = re.compile(r"\.(gz|bz2|xz)$", re.IGNORECASE)
 _EXTENSION = re.compile(r"\.(pcapng|pcap|cap|dmp|ntar)\d*$", re.IGNORECASE)

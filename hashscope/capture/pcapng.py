@@ -39,6 +39,7 @@ IF_NAME = 2
 IF_DESCRIPTION = 3
 IF_TSRESOL = 9
 IF_TSOFFSET = 14
+EPB_FLAGS = 2  # Enhanced Packet Block option: 32 bits, bits 0-1 the direction
 
 
 @dataclass
@@ -162,14 +163,41 @@ def _ticks_to_ns(ticks, mul, div, shift, offset_ns):
     return np.int64(ticks) * mul // div + offset_ns
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _u16(buf, pos, big):
+    if big:
+        return (np.int64(buf[pos]) << 8) | np.int64(buf[pos + 1])
+    return (np.int64(buf[pos + 1]) << 8) | np.int64(buf[pos])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def packet_direction(buf, pos, end, big):
+    """The direction in the ``epb_flags`` option among the options at ``buf[pos:end]``
+    (a packet block's, after its padded data): 1 inbound, 2 outbound, 0 when the option is
+    absent, says "not available" (or the undefined 11), or the options are malformed (an
+    option running past the block stops the search, as the end-of-options option does)."""
+    while pos + 4 <= end:
+        code = _u16(buf, pos, big)
+        length = _u16(buf, pos + 2, big)
+        if code == 0 or pos + 4 + length > end:
+            return 0
+        if code == EPB_FLAGS and length >= 4:
+            d = np.int8(u32(buf, pos + 4, big) & np.uint32(3))
+            return d if d != 3 else np.int8(0)
+        pos += 4 + ((length + 3) & ~3)
+    return 0
+
+
 @njit(cache=True, nogil=True)
 def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces,
-                out_off, out_cap, out_wire, out_ts, out_iface):
+                out_off, out_cap, out_wire, out_ts, out_iface, out_dir):
     """Walk complete blocks in ``buf[pos:end]``, emitting one record per packet block.
 
     Stops with NEED_PYTHON at a Section Header or Interface Description Block,
     which the caller parses; skips every other non-packet block. Returns
     ``(count, pos, status)`` as :func:`hashscope.capture.pcap.walk_pcap` does.
+    A packet block's direction is its ``epb_flags`` option's (the obsolete Packet Block's
+    ``pack_flags`` is the same option); a Simple Packet Block has none.
     """
     n = 0
     cap_out = out_off.shape[0]
@@ -201,6 +229,7 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                 data = pos + 12
                 ticks = np.uint64(0)
                 ts = np.int64(0)
+                direction = np.int8(0)
             else:
                 if blen < 32:
                     return n, pos, BAD_LENGTH
@@ -221,11 +250,18 @@ def walk_pcapng(buf, pos, end, big, glob, snap, mul, div, shift, tsoff, n_ifaces
                     return n, pos, BAD_LENGTH
                 data = pos + 28
                 ts = _ticks_to_ns(ticks, mul[ifc], div[ifc], shift[ifc], tsoff[ifc])
+                # options follow the data padded to 32 bits (caplen <= blen - 32 and blen is
+                # a multiple of 4, so they start within the block); most blocks have none
+                opts = data + ((caplen + 3) & ~3)
+                direction = np.int8(0)
+                if opts + 4 <= pos + blen - 4:
+                    direction = packet_direction(buf, opts, pos + blen - 4, big)
             out_off[n] = data
             out_cap[n] = caplen
             out_wire[n] = wire
             out_ts[n] = ts
             out_iface[n] = glob[ifc]
+            out_dir[n] = direction
             n += 1
         pos += blen
     return n, pos, EXHAUSTED

@@ -4,18 +4,24 @@ Each file is read through a bounded buffer; a record or block
 length that the file cannot hold, or that no capture would have, stops the
 file with a :class:`CaptureError` naming the byte offset. A file cut off in
 the middle of a record is read up to the cut, with a warning.
+
+Every record gets its direction (pcapng ``epb_flags``, else a Linux cooked header's packet
+type), and the frames of a Linux cooked v2 capture of "any" the interface their header
+names by its Linux index (:mod:`hashscope.capture.cooked`), batch by batch.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from hashscope.errors import CaptureError, CaptureWarning
 
-from . import linktypes, pcap, pcapng
+from . import cooked, linktypes, pcap, pcapng
 from .inputs import ChunkBuffer, MappedBuffer, open_buffer, open_source
-from .names import NamedCapture, interface_name
+from .names import IfindexNames, NamedCapture, ifindex_name, interface_name
 from .records import (
     BAD_INTERFACE,
     BAD_LENGTH,
@@ -38,18 +44,34 @@ ProgressHandler = Callable[[int], None]
 
 
 class CaptureReader:
-    """Reads capture files (or ``-``) into :class:`RecordBatch` es, one interface registry."""
+    """Reads capture files (or ``-``) into :class:`RecordBatch` es, one interface registry.
+
+    ``ifindex`` names Linux interface indices ({3: "eth0"}) for the frames of Linux cooked
+    v2 captures of "any", as an :class:`IfindexNames` among the paths does too; an index
+    without a name is the interface ``ifindex3``.
+    """
 
     def __init__(
         self,
-        paths: Sequence[str | NamedCapture],
+        paths: Sequence[str | NamedCapture | IfindexNames],
         on_warning: WarningHandler | None = None,
         on_progress: ProgressHandler | None = None,
         buffer_size: int | None = None,
+        ifindex: Mapping[int, str] | None = None,
     ):
-        self.paths = [str(p) for p in paths]
+        self.paths = [str(p) for p in paths if not isinstance(p, IfindexNames)]
         #: the interface names given with the files (NamedCapture), by path
         self.names = {p.path: p.name for p in paths if isinstance(p, NamedCapture)}
+        #: the names of Linux interface indices (SLL2 captures of "any")
+        self.ifindex: dict[int, str] = {}
+        for p in paths:
+            if isinstance(p, IfindexNames):
+                self.ifindex.update(p.names)
+        self.ifindex.update(ifindex or {})
+        self._cooked: dict[int, int] = {}  # the current file's cooked interfaces: kind
+        self._kinds: np.ndarray | None = None  # the same per registry index, when current
+        self._pending: list[list] = []  # the current file's SLL2 "any": [iface, registry]
+        self._by_ifindex = cooked.IfindexTable()  # registry index of each ifindex met
         self.registry = InterfaceRegistry()
         self._undecodable: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self.warnings: list[CaptureWarning] = []
@@ -75,6 +97,7 @@ class CaptureReader:
     def batches(self) -> Iterator[RecordBatch]:
         done = 0
         for path in self.paths:
+            self._cooked, self._kinds, self._pending = {}, None, []
             source = open_source(path)
             try:
                 buf = open_buffer(source, self._buffer_size)
@@ -111,6 +134,66 @@ class CaptureReader:
             self._undecodable.setdefault((path, kind), []).append((offset, iface.name))
         return self.registry.add(iface)
 
+    def _file_interface(self, path: str, offset: int, iface: Interface, named: bool) -> int:
+        """Register an interface of the current file: its registry index; for a Linux cooked
+        v2 interface of "any" (not ``named`` by the capture or by --member), a placeholder
+        index (cooked.PENDING + k): its frames take the interfaces their headers name, and
+        it is registered only once a frame too short to name one is left on it."""
+        if iface.linktype == linktypes.LINUX_SLL2 and not named:
+            self._pending.append([iface, -1])
+            return cooked.PENDING + len(self._pending) - 1
+        g = self._add_interface(path, offset, iface)
+        if iface.linktype in (linktypes.LINUX_SLL, linktypes.LINUX_SLL2):
+            self._cooked[g] = cooked.SLL if iface.linktype == linktypes.LINUX_SLL else \
+                cooked.SLL2
+            self._kinds = None
+        return g
+
+    def _batch(self, data: np.ndarray, outs: tuple[np.ndarray, ...], n: int) -> RecordBatch:
+        """The first n records of a walk's outputs, their cooked headers read."""
+        batch = RecordBatch(data, *(a[:n] for a in outs))
+        if self._cooked or self._pending:
+            self._read_cooked(batch)
+        return batch
+
+    def _read_cooked(self, batch: RecordBatch) -> None:
+        """Directions from cooked headers where epb_flags gave none; the interface each
+        SLL2 "any" frame names by its index (the "any" interface for the frames too short
+        to name one). Registers what the compiled pass meets first."""
+        if self._kinds is None or len(self._kinds) != max(len(self.registry.interfaces), 1):
+            self._kinds = np.zeros(max(len(self.registry.interfaces), 1), np.int8)
+            for index, kind in self._cooked.items():
+                self._kinds[index] = kind
+        pending = np.array([g for _, g in self._pending] or [-1], np.int32)
+        at = 0
+        while True:
+            t = self._by_ifindex
+            at, need, value = cooked.read_cooked(
+                batch.data, batch.offset, batch.caplen, batch.iface, batch.direction, at,
+                self._kinds, pending, t.table, t.more_ifindex, t.more_iface)
+            if need == cooked.NEED_PENDING:
+                pending[value] = self._register_pending(int(value))
+            elif need == cooked.NEED_IFINDEX:
+                source = self._pending[int(batch.iface[at]) - cooked.PENDING][0]
+                t.set(int(value), self._ifindex_interface(int(value), source))
+            else:
+                return
+
+    def _register_pending(self, k: int) -> int:
+        """The registry index of the current file's placeholder interface k."""
+        pending = self._pending[k]
+        if pending[1] < 0:
+            pending[1] = self.registry.add(pending[0])
+        return pending[1]
+
+    def _ifindex_interface(self, index: int, source: Interface) -> int:
+        """The registry index of the interface with Linux index ``index``, met in the
+        frames of the SLL2 "any" interface ``source``."""
+        return self.registry.add(Interface(ifindex_name(index, self.ifindex), source.linktype,
+                                           source.snaplen, source.file,
+                                           f"Linux interface index {index} of {source.name!r}",
+                                           source.raw_linktype, ifindex=index))
+
     def _warn_undecodable(self, path: str) -> None:
         """One warning per link type that a file's interfaces have and hashscope cannot
         decode, with how many interfaces have it."""
@@ -144,16 +227,18 @@ class CaptureReader:
             raise CaptureError(path, 20, f"unknown link type {h.raw_linktype}: hashscope decodes "
                                          + ", ".join(sorted(set(linktypes.NAMES.values()))))
         name = self.names.get(path) or interface_name(path)
-        iface = self._add_interface(path, 0, Interface(name, h.linktype, h.snaplen, path,
-                                                       raw_linktype=h.raw_linktype))
+        # a pcap does not name its interface: a Linux cooked v2 one is taken for "any"
+        iface = self._file_interface(path, 0, Interface(name, h.linktype, h.snaplen, path,
+                                                        raw_linktype=h.raw_linktype),
+                                     path in self.names)
         limit = min(max(h.snaplen, MAX_SNAPLEN), MAX_RECORD)
         pos = pcap.HEADER_LEN
         while True:
             outs = empty_outputs(BATCH_RECORDS)
             n, pos, status = pcap.walk_pcap(buf.data, pos, buf.end, h.big_endian, h.frac_ns,
-                                            limit, iface, *outs)
+                                            limit, iface, *outs[:5])
             if n:
-                yield RecordBatch(buf.data, *(a[:n] for a in outs))
+                yield self._batch(buf.data, outs, n)
             if status == OUT_FULL:
                 continue
             if status == BAD_LENGTH:
@@ -181,7 +266,7 @@ class CaptureReader:
                 n, pos, status = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
                                                     *arrays, len(section.ifaces), *outs)
                 if n:
-                    yield RecordBatch(buf.data, *(a[:n] for a in outs))
+                    yield self._batch(buf.data, outs, n)
                 if status == OUT_FULL:
                     continue
                 self._check_block_status(path, buf, pos, status, section)
@@ -277,8 +362,9 @@ class CaptureReader:
         d = pcapng.parse_idb(data, section.big_endian)
         local = len(section.ifaces)
         name = self.names.get(path) or d.name or f"{interface_name(path)}#{local}"
-        g = self._add_interface(path, at, Interface(name, d.linktype, d.snaplen, path,
-                                                    d.description, d.raw_linktype))
+        g = self._file_interface(path, at, Interface(name, d.linktype, d.snaplen, path,
+                                                     d.description, d.raw_linktype),
+                                 path in self.names or d.name not in ("", "any"))
         section.ifaces.append(g)
         section.snaplens.append(d.snaplen)
         section.timing.append(d.timing)

@@ -2,7 +2,8 @@
 
 A *record* is one captured packet: where its bytes start in the current
 buffer, its captured and original (wire) length, its timestamp in
-nanoseconds since the epoch and the capture interface it was seen on.
+nanoseconds since the epoch, the capture interface it was seen on and the direction it
+went (:data:`hashscope.columns.DIRECTION_UNKNOWN`, ``_RECEIVED``, ``_SENT``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Interface:
     description: str = ""
     #: raw LINKTYPE value including FCS bits, for messages
     raw_linktype: int = 0
+    #: the Linux interface index of an interface made from the frames of a Linux cooked v2
+    #: capture of "any" (each frame names its interface's index), else None
+    ifindex: int | None = None
 
 
 @dataclass
@@ -81,17 +85,22 @@ class RecordBatch:
     wirelen: np.ndarray  #: uint32, original length on the wire
     ts_ns: np.ndarray  #: int64, nanoseconds since 1970
     iface: np.ndarray  #: int32, index into the InterfaceRegistry
+    #: int8, DIRECTION_UNKNOWN (0), DIRECTION_RECEIVED (1) or DIRECTION_SENT (2): from
+    #: pcapng epb_flags, else from a Linux cooked capture's packet type
+    direction: np.ndarray
 
     def __len__(self) -> int:
         return len(self.offset)
 
 
 def empty_outputs(n: int) -> tuple[np.ndarray, ...]:
-    """Output arrays for a walker: offset, caplen, wirelen, ts_ns, iface."""
+    """Output arrays for a walker: offset, caplen, wirelen, ts_ns, iface, direction (zeros:
+    the pcap walker leaves it unknown)."""
     return (
         np.empty(n, np.int64),
         np.empty(n, np.uint32),
         np.empty(n, np.uint32),
         np.empty(n, np.int64),
         np.empty(n, np.int32),
+        np.zeros(n, np.int8),
     )

@@ -18,7 +18,7 @@ from .progress import reading
 
 
 def analyze(
-    captures: p.Captures = None, member: p.Member = None,
+    captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
     policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy (see `hashscope "
                                                                "policies`).")] = "layer3+4",
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
@@ -42,7 +42,7 @@ def analyze(
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
-    paths = p.inputs(captures, member)
+    paths = p.inputs(captures, member, ifindex)
     links, member_notes = p.member_links(links, paths)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,

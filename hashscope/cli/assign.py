@@ -24,7 +24,7 @@ class AssignFormat(StrEnum):
 
 def assign(
     policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy.")],
-    captures: p.Captures = None, member: p.Member = None,
+    captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
@@ -47,7 +47,7 @@ def assign(
 
       hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
     """
-    paths = p.inputs(captures, member)
+    paths = p.inputs(captures, member, ifindex)
     links, member_notes = p.member_links(links, paths)
     if fmt is AssignFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")

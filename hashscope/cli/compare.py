@@ -18,7 +18,8 @@ from .progress import reading
 
 
 def compare(
-    captures: p.Captures = None, member: p.Member = None, links: p.Links = None,
+    captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
+    links: p.Links = None,
     down: p.Down = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None,
@@ -35,7 +36,7 @@ def compare(
 
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
     """
-    paths = p.inputs(captures, member)
+    paths = p.inputs(captures, member, ifindex)
     links, member_notes = p.member_links(links, paths)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,

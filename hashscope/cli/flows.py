@@ -12,7 +12,7 @@ from hashscope.errors import HashscopeError
 from hashscope.report.files import write_flows
 
 from . import first_run
-from .params import Captures, Member, Output, inputs
+from .params import Captures, Ifindex, Member, Output, inputs
 from .progress import reading
 
 
@@ -26,6 +26,7 @@ class FlowFormat(StrEnum):
 def flows(
     captures: Captures = None,
     member: Member = None,
+    ifindex: Ifindex = None,
     fmt: Annotated[FlowFormat, typer.Option("--format", "-f", help="Output format.")] =
     FlowFormat.table,
     output: Output = None,
@@ -41,7 +42,7 @@ def flows(
 
       zcat big.pcap.gz | hashscope flows - --format parquet -o flows.parquet
     """
-    paths = inputs(captures, member)
+    paths = inputs(captures, member, ifindex)
     if fmt is FlowFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
     first_run.flows()

@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from hashscope.api import Setup, make_setup
+from hashscope.capture.cooked import parse_ifindex
 from hashscope.capture.interfaces import interface_names
-from hashscope.capture.names import NamedCapture
+from hashscope.capture.names import IfindexNames, NamedCapture
 from hashscope.errors import CaptureWarning, HashscopeError
 from hashscope.members import MAX_LINKS
 
@@ -22,6 +23,11 @@ Member = Annotated[list[str] | None, typer.Option(
     "--member", metavar="NAME=FILE",
     help="FILE (a glob pattern: eth0=ring_*) was captured on member NAME: its interfaces "
          "take that name. Repeatable; adds to the CAPTUREs.")]
+Ifindex = Annotated[list[str] | None, typer.Option(
+    "--ifindex", metavar="INDEX=NAME",
+    help="Linux interface index INDEX is NAME (3=eth0, or 3=eth0,4=eth1): in a Linux "
+         "cooked v2 capture of any (tcpdump -i any), every frame's interface is the one of "
+         "its index, ifindexINDEX unless named. Repeatable.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o",
                                              help="Write here instead of stdout.")]
 Links = Annotated[str | None, typer.Option(
@@ -69,9 +75,10 @@ class Report(StrEnum):
     json = "json"
 
 
-def inputs(captures: list[str] | None, members: list[str] | None) -> list:
+def inputs(captures: list[str] | None, members: list[str] | None,
+           ifindex: list[str] | None = None) -> list:
     """The captures to read: the CAPTURE arguments, then each --member's files (a glob
-    pattern, sorted) named after the member."""
+    pattern, sorted) named after the member, then the --ifindex names (an IfindexNames)."""
     out: list = list(captures or [])
     for spec in members or []:
         name, sep, pattern = spec.partition("=")
@@ -84,6 +91,15 @@ def inputs(captures: list[str] | None, members: list[str] | None) -> list:
         out += [NamedCapture(name.strip(), f) for f in files]
     if not out:
         raise HashscopeError("no capture given: name capture files, or --member NAME=FILE")
+    names: dict[int, str] = {}
+    for spec in ifindex or []:
+        try:
+            parse_ifindex(spec, names)
+        except ValueError as exc:
+            raise HashscopeError(f"--ifindex {spec!r}: {exc}; give INDEX=NAME, e.g. 3=eth0 "
+                                 "or 3=eth0,4=eth1") from None
+    if names:
+        out.append(IfindexNames(names))
     return out
 
 

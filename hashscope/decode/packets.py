@@ -183,7 +183,8 @@ def decode_packet(b, p, end, linktype, r):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, out, head):
+def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, direction, linktype_of_iface,
+                 out, head):
     """Decode every record of a batch into the structured array ``out`` (on all cores).
 
     ``head`` is ``out["head"]``, the raw-bytes column, as a 2-D view.
@@ -191,8 +192,10 @@ def decode_batch(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface,
     n = offset.shape[0]
     for i in prange(n):
         prefetch_frame(data, offset, i, n)
-        decode_row(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, i, out[i],
+        r = out[i]
+        decode_row(data, offset, caplen, wirelen, ts_ns, iface, linktype_of_iface, i, r,
                    head[i])
+        r.direction = direction[i]
 
 
 @njit(cache=True, inline="always")
@@ -221,5 +224,5 @@ def decode(batch: RecordBatch, linktype_of_iface: np.ndarray) -> np.ndarray:
     """Decode a record batch into a new packet table (structured array, PACKET_DTYPE)."""
     out = np.zeros(len(batch), dtype=PACKET_DTYPE)
     decode_batch(batch.data, batch.offset, batch.caplen, batch.wirelen, batch.ts_ns,
-                 batch.iface, linktype_of_iface, out, out["head"])
+                 batch.iface, batch.direction, linktype_of_iface, out, out["head"])
     return out

@@ -31,7 +31,7 @@ from .linux.if_bonding import ENCAP34
 
 #: Columns no policy reads for a column-hashed frame.
 IGNORED = ("ts_ns", "wirelen", "caplen", "iface", "head", "ip_len", "ip_ttl", "tcp_flags",
-           "inner_tcp_flags", "pkttype", "ll_ifindex")
+           "inner_tcp_flags", "pkttype", "ll_ifindex", "direction")
 ROW_WORDS = PACKET_DTYPE.itemsize // 8  #: a packet-table row as 64-bit words
 WHOLE = 0xFFFF  #: the lengths of a signature's row
 
