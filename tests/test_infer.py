@@ -321,3 +321,36 @@ def test_both_sides_with_local_and_the_receive_side_is_approximate():
     only = run_cli("infer", str(ROOT / "captures" / "two-links-backup.pcapng"), "--local",
                    "198.51.100.10", "--direction", "receive", "--format", "json")
     assert json.loads(only.stdout)["direction"] == "receive"
+
+
+ANY = [d for d in SCENARIOS if (d / "any.pcap").exists()]
+
+
+@pytest.mark.parametrize("scenario", ANY, ids=[d.name for d in ANY])
+def test_sll2_any_capture_with_the_bonds_copies(scenario):
+    """tcpdump -i any in the bond's namespace (the kernel lab): each sent frame on bond0
+    (and its VLAN device) and again on its slave. With --ifindex and the members, every
+    frame counts once, on its slave, the copies are said, and the bond is found."""
+    info = json.loads((scenario / "scenario.json").read_text())
+    cap = info["any_capture"]
+    names = ",".join(f"{k}={v}" for k, v in cap["ifindex"].items())
+    links = ",".join(sorted(info["slaves"]))  # the order is inferred
+    res = run_cli("infer", str(scenario / "any.pcap"), "--ifindex", names, "--links", links,
+                  "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["explained"], out["reason"]
+    assert out["direction_from"].startswith("as the captures say it")
+    assert {m: s["frames"] for m, s in out["spans"].items()} == info["packets_per_slave"]
+    copies = cap["records"] - info["packets"]
+    assert any(f"{copies} copies on interfaces that are not members" in n for n in out["notes"])
+    best = out["best"]
+    if info["mode"] in HASHED:
+        assert best["policy"] == info["xmit_hash_policy"]
+        assert best["links"] == info["slaves"]
+        res = run_cli("analyze", str(scenario / "any.pcap"), "--ifindex", names,
+                      *best["args"], "--format", "json")
+        o = json.loads(res.stdout)["policies"][0]["observed_vs_predicted"]
+        assert o["agreement"] == {"flows": 1.0, "bytes": 1.0, "frames": 1.0}
+    else:
+        assert best["mode"] == info["mode"] and best["links"][0] == info["slaves"][0]

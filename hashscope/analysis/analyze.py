@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hashscope.capture.interfaces import interface_names
+from hashscope.capture.interfaces import interface_names, tell_direction
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
 from hashscope.decode.merge import TimeOrderedReader
 from hashscope.decode.tables import packet_tables
@@ -27,7 +27,7 @@ from hashscope.members import LINK_NOT_SENT
 from hashscope.threads import background
 
 from .detect import detect_local
-from .direction import ALL_SENT, LocalHost, sent_mask
+from .direction import ALL_SENT, DIRECTION_FLAGS, LocalHost, sent_mask
 from .duplicates import MemberFrames
 from .imbalance import Imbalance, imbalance
 from .loads import LinkLoad, plus
@@ -117,6 +117,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     policy's prediction with what they carried (``PolicyResult.observed``).
     """
     members_seen = observe and observes_members(interface_names(paths), setup.members)
+    flags = tell_direction(paths)
+    if flags:  # a header signature holds no direction: every frame hashed, as it was sent
+        signatures = False
     reader = (TimeOrderedReader if members_seen else CaptureReader)(
         paths, on_warning=on_warning, on_progress=on_progress)
     if on_start:
@@ -137,8 +140,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     packets = sent_packets = sent_bytes = 0
     obs_packets, obs_bytes = np.zeros(0, np.int64), np.zeros(0, np.int64)
     frames = MemberFrames(reader.registry, setup.members) if members_seen else None
-    told = []
-    if frames is not None and local is None:
+    told = [DIRECTION_FLAGS + (f"; elsewhere {local.describe()}" if local else "")] \
+        if flags else []
+    if frames is not None and local is None and not flags:
         local, how = detect_local(paths, setup.members)
         told = [f"direction: {how}"]
     if sigs is not None and not in_order and frames is None:  # keyed from the records
@@ -197,7 +201,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     observed = pd.DataFrame({"interface": names,
                              "packets": plus(obs_packets, np.zeros(len(names)))[: len(names)],
                              "bytes": plus(obs_bytes, np.zeros(len(names)))[: len(names)]})
-    assumptions = (told + ([] if local is not None else [ALL_SENT])
+    assumptions = (told + ([] if local is not None or flags else [ALL_SENT])
                    + (frames.notes() if frames else []))
     on_members = None
     if fold is not None and observes_members(names, setup.members):

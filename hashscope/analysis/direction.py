@@ -3,8 +3,9 @@
 A capture usually holds both directions. Frames the bonded host sends are hashed by its
 bond; frames it receives were hashed by the switch (or the peer's bond). ``--local``
 names the bonded host by MAC and/or IP address (repeatable); a frame is "sent" if its
-source MAC or source IP is one of them. Without ``--local`` every frame is taken as sent,
-and the output says so.
+source MAC or source IP is one of them. Where the capture itself says a frame's
+direction (pcapng epb_flags, a Linux cooked capture's packet type), that comes first.
+Without either every frame is taken as sent, and the output says so.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hashscope.columns import MAC_SRC
+from hashscope.columns import DIRECTION_SENT, DIRECTION_UNKNOWN, MAC_SRC
 from hashscope.errors import SetupError
 
 _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
 
+DIRECTION_FLAGS = ("direction: as the captures say it (pcapng epb_flags, the packet type of a "
+                   "Linux cooked capture), for the frames that have one")
 ALL_SENT = ("assumed every frame in the capture was sent by the bonded host "
             "(give --local MAC|IP to hash only the frames it sends)")
 
@@ -57,7 +60,17 @@ def parse_local(values: Sequence[str] | None) -> LocalHost | None:
 
 
 def sent_mask(packets: np.ndarray, local: LocalHost | None) -> np.ndarray:
-    """True for the frames the bonded host transmitted."""
+    """True for the frames the bonded host transmitted: as the capture says where it does
+    (the ``direction`` column: pcapng epb_flags, a Linux cooked packet type), else as
+    ``local`` says, else every frame."""
+    told = packets["direction"] if "direction" in (packets.dtype.names or ()) else None
+    sent = _local_sent(packets, local)
+    if told is not None:
+        sent = np.where(told == DIRECTION_UNKNOWN, sent, told == DIRECTION_SENT)
+    return sent
+
+
+def _local_sent(packets: np.ndarray, local: LocalHost | None) -> np.ndarray:
     if local is None:
         return np.ones(len(packets), dtype=bool)
     sent = np.zeros(len(packets), dtype=bool)

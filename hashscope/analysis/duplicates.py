@@ -8,7 +8,7 @@ header, a tag taken off) and are a few microseconds apart.
 
 Each frame's *fingerprint* is the XXH64 of its wire length past the network header and
 of the first :data:`FINGERPRINT_BYTES` bytes from there (for a frame without a network
-header, of its first bytes). A direct-mapped table remembers the last frame of each
+header, such as ARP, from the end of its link header). A direct-mapped table remembers the last frame of each
 fingerprint slot (bounded memory, whatever the capture's size: a copy more than a slot's
 lifetime away can be missed, never a frame wrongly merged with another), and a frame is
 a copy when the slot holds its fingerprint from at most :data:`WINDOW_NS` away:
@@ -48,9 +48,17 @@ def fingerprints(pk):
     for i in prange(n):
         r = pk[i]
         w = np.zeros(6, np.uint64)
-        start = np.int64(r.l3_off) if r.l3_off >= 0 else np.int64(0)
+        if r.l3_off >= 0:
+            start = np.int64(r.l3_off)
+        elif r.ll_ifindex >= 0:  # past the link header: Linux cooked v2, v1, Ethernet
+            start = np.int64(20)
+        elif r.pkttype >= 0:
+            start = np.int64(16)
+        elif r.mac_ok == 3:
+            start = np.int64(14 + 4 * r.vlan_n)
+        else:
+            start = np.int64(0)
         w[5] = np.uint64(r.wirelen) - np.uint64(start) if r.wirelen >= start else np.uint64(0)
-        w[5] |= np.uint64(1 if r.l3_off >= 0 else 0) << np.uint64(40)
         for j in range(FINGERPRINT_BYTES):
             k = start + j
             if k < HEAD_BYTES and k < r.caplen:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange
 
+from hashscope.capture.interfaces import tell_direction
 from hashscope.capture.reader import WarningHandler
 from hashscope.columns import PACKET_DTYPE
 from hashscope.decode.merge import TimeOrderedReader, take_rows
@@ -33,7 +34,7 @@ from hashscope.threads import background
 from hashscope.xxh64 import xxh64_words
 
 from .detect import detect_local
-from .direction import LocalHost, sent_mask
+from .direction import DIRECTION_FLAGS, LocalHost, sent_mask
 from .duplicates import MemberFrames
 from .observed import member_of
 
@@ -144,7 +145,10 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     names; frames on other interfaces are counted, not observed). Without ``members``,
     every capture interface is a member, in the order the captures name them."""
     how = "--local " + ", ".join(local.text) if local is not None else ""
-    if local is None:
+    if tell_direction(paths):
+        how = DIRECTION_FLAGS.removeprefix("direction: ") + (f"; elsewhere {how}" if how
+                                                              else "")
+    elif local is None:
         local, how = detect_local(paths, members)
         if local is None:
             how = f"assumed every frame on a member was sent by the bonded host ({how})"

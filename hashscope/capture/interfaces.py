@@ -19,6 +19,7 @@ class FilePeek:
     path: str | NamedCapture
     names: tuple[str, ...]  #: its interfaces met in the first batch of records
     first_ns: int | None  #: its first frame's time (None: no frame, unreadable, stdin)
+    directions: bool = False  #: its frames say their direction (epb_flags, cooked type)
 
 
 def settings(paths: Sequence[Path]) -> list[IfindexNames]:
@@ -42,13 +43,20 @@ def peek(path: str | NamedCapture, extra: Sequence[IfindexNames] = ()) -> FilePe
     except HashscopeError:
         return FilePeek(path, (), None)
     first = int(batch.ts_ns.min()) if batch is not None and len(batch) else None
-    return FilePeek(path, tuple(reader.registry.names()), first)
+    directions = batch is not None and bool((batch.direction != 0).any())
+    return FilePeek(path, tuple(reader.registry.names()), first, directions)
 
 
 def interface_names(paths: Sequence[Path]) -> list[str]:
     """The capture interfaces of the files, in order, each once (see :func:`peek`)."""
     extra = settings(paths)
     return list(dict.fromkeys(n for p in files(paths) for n in peek(p, extra).names))
+
+
+def tell_direction(paths: Sequence[Path]) -> bool:
+    """Whether any of the files' frames say their direction (see :func:`peek`)."""
+    extra = settings(paths)
+    return any(peek(p, extra).directions for p in files(paths))
 
 
 def streams(paths: Sequence[Path]) -> list[list[Path]]:

@@ -21,7 +21,7 @@ class Direction(StrEnum):
 
 
 def infer(
-    captures: p.Captures = None, member: p.Member = None,
+    captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
     links: Annotated[str | None, typer.Option(
         "--links", "-n", help="The members' names (any order: the bond's order is "
                               "inferred). Default: every capture interface.")] = None,
@@ -38,9 +38,9 @@ def infer(
 
       hashscope infer --member eth0='eth0_*' --member eth1='eth1_*' --local 10.0.0.5
 
-      hashscope infer any.pcapng --links eth0,eth1 --format json
+      hashscope infer any.pcap --ifindex 2=eth0,3=eth1,4=bond0 --links eth0,eth1
     """
-    paths = p.inputs(captures, member)
+    paths = p.inputs(captures, member, ifindex)
     members = parse_links(links) if links and not links.strip().isdigit() else None
     found = run_inference(paths, members, parse_local(local),
                           direction.value if direction else None, on_warning=p.warn)

@@ -59,8 +59,14 @@ def ports_word(r):
 
 @njit(cache=True, inline="always")
 def fast_case(r, policy, offload):
-    """0: not a common frame; 1: layer-2 fields suffice; 2: an IP frame for the fast fold."""
-    if r.mac_ok != 3 or r.caplen < 14 or r.ethertype == 0:
+    """0: not a common frame; 1: layer-2 fields suffice; 2: an IP frame for the fast fold.
+
+    layer3+4 and encap3+4 read no MAC (bond_xmit_hash folds the ports into the addresses,
+    with no bond_eth_hash), so their frames need none: a capture without MACs (Linux
+    cooked, raw IP) is hashed exactly for them."""
+    if r.caplen < 14 or r.ethertype == 0:
+        return 0
+    if r.mac_ok != 3 and policy != LAYER34 and policy != ENCAP34:
         return 0
     if r.vlan_n != 0 and not (r.vlan_n == 1 and offload and (r.vlan0_tpid == ETHERTYPE_VLAN
                                                                or r.vlan0_tpid == ETHERTYPE_QINQ)):

@@ -235,8 +235,10 @@ def linux_xmit_hash(packets: np.ndarray, policy: str, vlan: str = "offload",
     """bond_xmit_hash of every packet (x86): (hash uint32, valid bool).
 
     ``kernel``: a version ("6.1", "4.19") or profile; default the current era (5.18+).
-    ``valid`` is False where the frame has no Ethernet header or where the hash would need
-    bytes the packet table does not keep (past its 64 raw bytes and decoded fields).
+    ``valid`` is False where the frame has no Ethernet header (but for layer3+4 and
+    encap3+4 on the common IP frames, whose hash reads no MAC: Linux cooked and raw-IP
+    captures) or where the hash would need bytes the packet table does not keep (past its
+    64 raw bytes and decoded fields).
     Common frames take :mod:`hashscope.hashes.linux.fast` (``fast=False``: the general path only).
     """
     profile = kernel if isinstance(kernel, KernelProfile) else kernel_profile(kernel)
