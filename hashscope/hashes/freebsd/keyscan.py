@@ -27,6 +27,7 @@ from .headers import FNV_32_PRIME
 
 BLOCK = 2048  #: values per block (the working arrays stay in the L1/L2 cache)
 SLOTS = 32  #: most members the stages may pin (LAGG_MAX_PORTS)
+COMPACT_BELOW = 4  #: compact when at most 1/COMPACT_BELOW of the values are alive
 PRIME = np.uint32(FNV_32_PRIME)
 PRIME_INV = np.uint32(pow(FNV_32_PRIME, -1, 1 << 32))  #: FNV_32_PRIME**-1 mod 2**32
 
@@ -113,7 +114,11 @@ def _judge(h, m, ok, res, slot, first, n, inv_n):
     """ok[:m] &= the residues of h fit the slots (a slot's first row pins its residue);
     returns how many are alive."""
     alive = 0
-    if first:  # a new member: its residue must be no pinned member's
+    if first and slot == 0:  # the pivot: its residue pinned, nothing to compare
+        for t in range(m):
+            res[0, t] = residue(h[t], n, inv_n)
+            alive += ok[t]
+    elif first:  # a new member: its residue must be no pinned member's
         for t in range(m):
             h[t] = residue(h[t], n, inv_n)
         for s in range(slot):
@@ -180,7 +185,7 @@ def _check(fnv, x, key, n, inv_n, res, t, pinned, slot_member, mor, rom, ck_byte
 @njit(cache=True, nogil=True, parallel=True)
 def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first,
          st_pinned, slot_member, ck_bytes, ck_start, ck_len, ck_a, ck_c, ck_member, prefix,
-         c0, a_inv, limit):
+         c0, a_inv, limit, top0):
     """The values x in the pieces [lo[i], hi[i]) against the stages, then the check rows.
 
     Returns per piece: the count of consistent keys, the up to ``limit`` smallest of them,
@@ -194,7 +199,8 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
     row, the slots pinned after each. A stage runs over the values alive, the dead being
     skipped (compacted away) once they are three quarters or more. ``ck_*``: the rows
     checked one value at a time after the stages (FNV-1: full bytes, ``start`` =
-    len(prefix) where they share it, else 0; hash32_buf: a, c; member).
+    len(prefix) where they share it, else 0; hash32_buf: a, c; member). Only keys below
+    ``top0`` are kept (the smallest found so far elsewhere make the others useless).
     """
     inv_n = 1.0 / n
     pieces = lo.shape[0]
@@ -214,7 +220,7 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
         res = np.empty((SLOTS, BLOCK), np.uint32)
         mor = np.empty(n, np.int64)
         rom = np.empty(n, np.int64)
-        top = np.int64(1) << 32  # keys at or above it cannot be among the smallest kept
+        top = np.int64(top0)  # keys at or above it cannot be among the smallest kept
         found, nk, w = 0, 0, 0
         for base in range(lo[piece], hi[piece], BLOCK):
             m = min(BLOCK, hi[piece] - base)
@@ -227,7 +233,7 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
                 alive = _judge(h, m, ok, res, st_slot[j], st_first[j], n, inv_n)
                 w += m * (2 * (st_len[j] + (n_pre if st_key[j] else 0)) + 30)
                 # compact once the dead are worth skipping (and after the last stage)
-                if alive < m and (alive * 4 <= m or j == n_st - 1):
+                if alive < m and (alive * COMPACT_BELOW <= m or j == n_st - 1):
                     w += m * 20 + alive * 10 * st_pinned[j]
                     m = _compact(xs, m, ok, res, st_pinned[j], idx)
                     if m == 0:

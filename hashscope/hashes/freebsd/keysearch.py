@@ -10,12 +10,28 @@ some one-to-one ``pi`` explains all observations; ``pi`` is learned, never enume
 * ``n`` a power of two: ``hash mod n`` depends only on ``key mod n`` (multiplying, adding
   and XORing never carry high bits down; research note freebsd_lagg.md, section 10), so
   the n key classes are tried with :func:`~hashscope.hashes.freebsd.mbufhash.lagg_hash`.
-* Otherwise all 2**32 keys, compiled (:mod:`hashscope.hashes.freebsd.keyscan`), on the
-  byte strings :func:`~hashscope.hashes.freebsd.hashbytes.lagg_hash_bytes` records: the
-  rows that prune hardest first (rows of one member must share a residue: 1/n of the keys
-  pass each), sharing a byte prefix so that FNV-1 need not hash it.
+* Otherwise all 2**32 keys, compiled (:mod:`hashscope.hashes.freebsd.keyscan`: SIMD
+  stages, early exit, all cores, no GIL), on the byte strings
+  :func:`~hashscope.hashes.freebsd.hashbytes.lagg_hash_bytes` records -- the same walk as
+  the hash, so every row with a valid hash takes part, the column fast path's and the
+  general path's alike, and ``count`` is exact over all of them (checked against a plain
+  loop over every key). The rows that prune hardest go first: rows of one member must
+  share a residue, which about 1/n of the keys pass.
 
-Every row with a valid hash takes part, the fast path's and the general path's alike.
+  - ``fnv`` (fnv_32_buf): the search runs over the hash state after a byte prefix the
+    first rows share (each FNV-1 step is a bijection of the state, so this enumerates
+    the keys and never hashes the prefix); the prefix is chosen among the runs of rows
+    sharing one by the work the compiled search reports on a sample of values. Rows that
+    differ only in their last bytes (flows of one host pair) prune far less than 1/n
+    together: with few distinct hosts many keys can remain consistent.
+  - ``djb`` (hash32_buf, 9.x/10.x): affine in the key, so rows of one length hash to a
+    pivot's hash plus a constant, and only intervals of that hash can fit them
+    (:mod:`hashscope.hashes.freebsd.keydjb`); the search runs over those intervals alone,
+    staging the rows of other lengths (two constants each). hash32_buf is weak here:
+    flows differing in their ports often leave millions of keys consistent.
+
+Keys are reported ascending, the smallest ``limit``; a found key is checked once more
+against :func:`~hashscope.hashes.freebsd.mbufhash.lagg_hash` before it is returned.
 """
 
 from __future__ import annotations
@@ -35,8 +51,10 @@ from .keyscan import BLOCK, SLOTS, scan
 from .mbufhash import lagg_hash
 
 MAX_STAGES = 256
+DIVERSE = 32  #: rows per member ordered for diversity (the first stages matter most)
 TARGET_BITS = 40  #: the costing of a prefix counts stages up to this expected pruning
 PIECE = 1 << 22  #: values per parallel task
+BATCH = 128  #: pieces per call of the compiled scan
 CANDIDATES = 12  #: FNV-1 prefix groups tried on a sample
 SAMPLE_BLOCKS = 64  #: blocks of values they are tried on
 #: hash32_buf, rows of one length: from this many consistent values the keys are counted
@@ -54,6 +72,8 @@ class KeySearch:
     two, classes * 2**32 / n). ``order``: for ``keys[0]``, residue ``hash % n`` -> member
     index (-1: no row had that residue; all -1 when no key fits). ``rows_used``: rows with
     a valid hash (the others say nothing about the key). ``seconds``: wall time.
+    ``note``: why the answer is as it is where that is not the search itself (a power of
+    two, no valid row, one byte string seen on two members).
     """
 
     keys: np.ndarray
@@ -97,7 +117,7 @@ def _stage_plan(member: np.ndarray, n: int, pinned: tuple = (), max_bits: float 
     for k, mb in enumerate([*pinned, *new][:SLOTS]):
         rows = np.flatnonzero(member == mb)
         if b is not None:
-            rows = rows[_diverse(b[rows], MAX_STAGES - len(plan))]
+            rows = rows[_diverse(b[rows], min(DIVERSE, MAX_STAGES - len(plan)))]
         for j, i in enumerate(rows):
             if len(plan) >= MAX_STAGES or bits >= max_bits:
                 return plan, passes
@@ -114,7 +134,7 @@ def _diverse(b: np.ndarray, picks: int) -> np.ndarray:
     picks = max(0, min(picks, len(b)))
     if len(b) <= 2 or picks == 0:
         return np.arange(len(b))
-    cand = np.arange(min(len(b), 4096))
+    cand = np.arange(min(len(b), 1024))
     near = np.full(len(cand), -1, np.int64)  # longest prefix shared with a picked row
     taken = np.zeros(len(cand), bool)
     order = []
@@ -287,14 +307,21 @@ def _scan(args: dict, fnv: bool, n: int, b, length, member, limit: int, lo=None,
     rest = args["rest"]
     if lo is None:
         lo, hi = _pieces(args["lo"], args["hi"])
-    count, kept, n_kept, work = scan(
-        fnv, n, lo, hi, args["st_bytes"], args["st_len"], args["st_key"], args["st_a"],
-        args["st_c"], args["st_slot"], args["st_first"], args["st_pinned"],
-        np.array(args["slots"], np.int64), np.ascontiguousarray(b[rest]), args["ck_start"],
-        length[rest].astype(np.int64), args["ck_a"], args["ck_c"],
-        member[rest].astype(np.int64), args["prefix"], args["c0"], args["a_inv"], int(limit))
-    keys = np.sort(np.concatenate([kept[i, :n_kept[i]] for i in range(len(lo))]))
-    return int(count.sum()), keys[:limit], int(work.sum())
+    count, work, keys, top = 0, 0, np.zeros(0, np.uint32), 1 << 32
+    for at in range(0, len(lo), BATCH):  # in batches: the kept keys' memory is per piece
+        c, kept, n_kept, w = scan(
+            fnv, n, lo[at:at + BATCH], hi[at:at + BATCH], args["st_bytes"], args["st_len"],
+            args["st_key"], args["st_a"], args["st_c"], args["st_slot"], args["st_first"],
+            args["st_pinned"], np.array(args["slots"], np.int64),
+            np.ascontiguousarray(b[rest]), args["ck_start"], length[rest].astype(np.int64),
+            args["ck_a"], args["ck_c"], member[rest].astype(np.int64), args["prefix"],
+            args["c0"], args["a_inv"], int(limit), top)
+        count, work = count + int(c.sum()), work + int(w.sum())
+        found = [kept[i, :n_kept[i]] for i in range(len(c))]
+        keys = np.sort(np.concatenate([keys, *found]))[:limit]
+        if limit and len(keys) == limit:
+            top = int(keys[-1])
+    return count, keys, work
 
 
 def _fnv_plan(b, length, member, n) -> dict:
