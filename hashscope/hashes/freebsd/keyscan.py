@@ -136,6 +136,25 @@ def _judge(h, m, ok, res, slot, first, n, inv_n):
 
 
 @njit(cache=True, inline="always")
+def _within(xs, m, h, ok, flag, a, c, ilo, ihi, k0, k1):
+    """ok[:m] &= a * x + c lies in one of the intervals [ilo[k], ihi[k]), k0 <= k < k1 (a
+    group of hash32_buf rows of one length, reduced to where its pivot's hash fits them
+    all: :func:`keydjb.feasible`); returns how many are alive."""
+    for t in range(m):
+        h[t] = np.uint32(a * xs[t] + c)
+        flag[t] = 0
+    for k in range(k0, k1):
+        a_k, b_k = ilo[k], ihi[k]
+        for t in range(m):
+            flag[t] |= np.uint8(h[t] >= a_k) & np.uint8(h[t] < b_k)
+    alive = 0
+    for t in range(m):
+        ok[t] &= flag[t]
+        alive += ok[t]
+    return alive
+
+
+@njit(cache=True, inline="always")
 def _compact(xs, m, ok, res, pinned, idx):
     """Keep the values (and their pinned residues) with ok set, in order; returns how many."""
     k = 0
@@ -184,8 +203,8 @@ def _check(fnv, x, key, n, inv_n, res, t, pinned, slot_member, mor, rom, ck_byte
 
 @njit(cache=True, nogil=True, parallel=True)
 def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first,
-         st_pinned, slot_member, ck_bytes, ck_start, ck_len, ck_a, ck_c, ck_member, prefix,
-         c0, a_inv, limit, top0):
+         st_pinned, st_span, st_lo, st_hi, slot_member, ck_bytes, ck_start, ck_len, ck_a,
+         ck_c, ck_member, prefix, c0, a_inv, limit, top0):
     """The values x in the pieces [lo[i], hi[i]) against the stages, then the check rows.
 
     Returns per piece: the count of consistent keys, the up to ``limit`` smallest of them,
@@ -196,7 +215,9 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
     pivot row's hash (the key: (x - c0) * a_inv). ``st_*``: the staged rows (FNV-1: the
     bytes to hash, from x -- the suffix after the prefix -- or, st_key, from the key -- the
     whole row; hash32_buf: hash = a * x + c), their slot, whether it is the slot's first
-    row, the slots pinned after each. A stage runs over the values alive, the dead being
+    row, the slots pinned after each; a stage with intervals ``st_lo[st_span[j]:
+    st_span[j + 1]]`` (and ``st_hi``) is instead a test that a * x + c lies in one of
+    them (it pins nothing). A stage runs over the values alive, the dead being
     skipped (compacted away) once they are three quarters or more. ``ck_*``: the rows
     checked one value at a time after the stages (FNV-1: full bytes, ``start`` =
     len(prefix) where they share it, else 0; hash32_buf: a, c; member). Only keys below
@@ -216,6 +237,7 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
         xs = np.empty(BLOCK, np.uint32)
         h = np.empty(BLOCK, np.uint32)
         ok = np.empty(BLOCK, np.uint8)
+        flag = np.empty(BLOCK, np.uint8)
         idx = np.empty(BLOCK, np.int64)
         res = np.empty((SLOTS, BLOCK), np.uint32)
         mor = np.empty(n, np.int64)
@@ -228,10 +250,15 @@ def scan(fnv, n, lo, hi, st_bytes, st_len, st_key, st_a, st_c, st_slot, st_first
                 xs[t] = np.uint32(base + t)
                 ok[t] = 1
             for j in range(n_st):
-                _stage(xs, m, h, fnv, st_bytes[j], st_len[j], st_key[j], st_a[j], st_c[j],
-                       prefix, c0, a_inv)
-                alive = _judge(h, m, ok, res, st_slot[j], st_first[j], n, inv_n)
-                w += m * (2 * (st_len[j] + (n_pre if st_key[j] else 0)) + 30)
+                k0, k1 = st_span[j], st_span[j + 1]
+                if k1 > k0:
+                    alive = _within(xs, m, h, ok, flag, st_a[j], st_c[j], st_lo, st_hi, k0, k1)
+                    w += m * (4 * (k1 - k0) + 30)
+                else:
+                    _stage(xs, m, h, fnv, st_bytes[j], st_len[j], st_key[j], st_a[j], st_c[j],
+                           prefix, c0, a_inv)
+                    alive = _judge(h, m, ok, res, st_slot[j], st_first[j], n, inv_n)
+                    w += m * (2 * (st_len[j] + (n_pre if st_key[j] else 0)) + 30)
                 # compact once the dead are worth skipping (and after the last stage)
                 if alive < m and (alive * COMPACT_BELOW <= m or j == n_st - 1):
                     w += m * 20 + alive * 10 * st_pinned[j]

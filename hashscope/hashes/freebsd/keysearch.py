@@ -60,6 +60,7 @@ SAMPLE_BLOCKS = 64  #: blocks of values they are tried on
 #: hash32_buf, rows of one length: from this many consistent values the keys are counted
 #: from the intervals and the smallest found by trying keys upward, not by a scan
 WHOLE = 1 << 26
+MAX_INTERVALS = 16  #: hash32_buf: a length's rows are one interval test up to this many
 
 
 @dataclass
@@ -213,12 +214,23 @@ def _rest(member, n, staged, slots) -> np.ndarray:
 
 
 def _stages(member, staged):
-    """Slot per staged row (members by first appearance), first-row flags, pinned so far."""
-    slots = list(dict.fromkeys(member[staged].tolist()))
-    slot = np.array([slots.index(m) for m in member[staged]], np.int64)
+    """Slot per staged row (members by first appearance), first-row flags, pinned so far;
+    a negative entry (an interval test) pins nothing."""
+    slots = list(dict.fromkeys(member[staged[staged >= 0]].tolist()))
+    slot = np.array([slots.index(member[i]) if i >= 0 else 0 for i in staged], np.int64)
     first = np.zeros(len(staged), bool)
-    first[[slot.tolist().index(s) for s in range(len(slots))]] = True
-    return slots, slot, first, np.maximum.accumulate(slot) + 1
+    seen = set()
+    for k, i in enumerate(staged):
+        if i >= 0 and slot[k] not in seen:
+            first[k] = True
+            seen.add(slot[k])
+    pins = np.where(staged >= 0, slot + 1, 0)
+    return slots, slot, first, np.maximum.accumulate(pins)
+
+
+def _no_intervals(n_stages: int) -> dict:
+    return dict(st_span=np.zeros(n_stages + 1, np.int64), st_lo=np.zeros(0, np.int64),
+                st_hi=np.zeros(0, np.int64))
 
 
 def _fnv_args(b, length, member, n, depth, group) -> dict:
@@ -245,39 +257,70 @@ def _fnv_args(b, length, member, n, depth, group) -> dict:
                 st_key=from_key, st_a=zs, st_c=zs, st_slot=slot, st_first=first,
                 st_pinned=pinned, slots=slots, rest=rest,
                 ck_start=np.where(shares, depth, 0).astype(np.int64), ck_a=zr, ck_c=zr,
-                prefix=prefix, c0=0, a_inv=0)
+                prefix=prefix, c0=0, a_inv=0, **_no_intervals(len(staged)))
+
+
+def _first_per_member(rows: np.ndarray, member: np.ndarray) -> np.ndarray:
+    _, first = np.unique(member[rows], return_index=True)
+    return rows[np.sort(first)]
 
 
 def _djb_args(b, length, member, n) -> dict | None:
-    """hash32_buf: x is the hash of a pivot row of the commonest length; the rows of that
-    length leave only intervals of x (:func:`keydjb.feasible`); one row per member of
-    theirs pins the residues, the other rows are staged and checked over those intervals."""
+    """hash32_buf: x is the hash of a pivot row of the commonest length. Rows of one length
+    fit each other only in intervals of their pivot's hash (:func:`keydjb.feasible`):
+    those of the commonest length bound the values searched; every other length is one
+    interval test on its pivot's hash (a * x + c) where its intervals are few, else its
+    rows are staged one by one. One row per member of each length pins or checks the
+    residues against the other lengths'. None if some length fits no key."""
     a, c = affine(b, length)
     lengths, counts = np.unique(length, return_counts=True)
-    same = np.flatnonzero(length == lengths[np.argmax(counts)])
-    pivot = same[0]
+    groups = [np.flatnonzero(length == lengths[i]) for i in np.argsort(-counts, kind="stable")]
+    same, pivot = groups[0], groups[0][0]
     c0, a_inv = int(c[pivot]), pow(int(a[pivot]), -1, 1 << 32)
     alpha = (a.astype(np.uint64) * np.uint64(a_inv)) & M32  # h = alpha * x + beta
     beta = (c.astype(np.uint64) - alpha * np.uint64(c0)) & M32
     lo, hi = feasible(beta[same], member[same], n)
     if len(lo) == 0:
         return None
-    _, reps = np.unique(member[same], return_index=True)
-    reps = same[np.sort(reps)][:SLOTS]
-    others = np.setdiff1d(np.arange(len(length)), same)
-    plan, _ = _stage_plan(member[others], n, tuple(member[reps].tolist()), b=b[others])
-    staged = np.concatenate([reps, others[plan]]).astype(np.int64)
-    slots, slot, first, pinned = _stages(member, staged)
-    rest = _rest(member, n, staged, slots)
-    rest = rest[~np.isin(rest, same) | ~np.isin(member[rest], slots)]  # x already fits them
+    tests = []  # (measure, group, its pivot, intervals of the pivot's hash)
+    for g in groups[1:]:
+        glo, ghi = feasible((beta[g] - beta[g[0]]) & M32, member[g], n)
+        if len(glo) == 0:
+            return None
+        if len(g) > 1 and len(glo) <= MAX_INTERVALS:
+            tests.append((int((ghi - glo).sum()), g, g[0], glo, ghi))
+    tests.sort(key=lambda t: t[0])  # the strongest tests first
+    entries, spans, covered = list(_first_per_member(same, member)), [], [same]
+    for _, g, p, glo, ghi in tests:
+        entries.append(-1 - len(spans))
+        spans.append((p, glo, ghi))
+        entries.extend(_first_per_member(g, member))
+        covered.append(g)
+    covered = np.concatenate(covered)
+    single = np.setdiff1d(np.arange(len(length)), covered)
+    pinned = tuple(dict.fromkeys(member[[i for i in entries if i >= 0]].tolist()))
+    plan, _ = _stage_plan(member[single], n, pinned, b=b[single])
+    staged = np.array([*entries, *single[plan]][:MAX_STAGES], np.int64)
+    slots, slot, first, pins = _stages(member, staged)
+    rest = np.setdiff1d(np.arange(len(length)), staged)
+    rest = rest[~np.isin(rest, covered) | ~np.isin(member[rest], slots)]  # x fits the others
+    counts = np.bincount(member[rest], minlength=n)
+    rest = rest[np.lexsort((-counts[member[rest]], ~np.isin(member[rest], slots)))]
+    row = np.where(staged >= 0, staged, [spans[-1 - i][0] if i < 0 else 0 for i in staged])
+    span = np.zeros(len(staged) + 1, np.int64)
+    for k, i in enumerate(staged):
+        span[k + 1] = span[k] + (len(spans[-1 - i][1]) if i < 0 else 0)
     zs = np.zeros((len(staged), 1), np.uint8)
     return dict(lo=lo, hi=hi, st_bytes=zs, st_len=np.zeros(len(staged), np.int64),
                 st_key=np.zeros(len(staged), bool),
-                st_a=alpha[staged].astype(np.uint32), st_c=beta[staged].astype(np.uint32),
-                st_slot=slot, st_first=first, st_pinned=pinned, slots=slots, rest=rest,
+                st_a=alpha[row].astype(np.uint32), st_c=beta[row].astype(np.uint32),
+                st_slot=slot, st_first=first, st_pinned=pins, slots=slots, rest=rest,
                 ck_start=np.zeros(len(rest), np.int64), ck_a=alpha[rest].astype(np.uint32),
                 ck_c=beta[rest].astype(np.uint32), prefix=np.zeros(0, np.uint8), c0=c0,
-                a_inv=a_inv, a0=int(a[pivot]), whole=len(others) == 0 and len(rest) == 0)
+                a_inv=a_inv, a0=int(a[pivot]), whole=len(groups) == 1 and len(rest) == 0,
+                st_span=span,
+                st_lo=np.concatenate([np.zeros(0, np.int64), *(t[1] for t in spans)]),
+                st_hi=np.concatenate([np.zeros(0, np.int64), *(t[2] for t in spans)]))
 
 
 def _djb_smallest(lo, hi, a0: int, c0: int, limit: int) -> np.ndarray:
@@ -312,7 +355,8 @@ def _scan(args: dict, fnv: bool, n: int, b, length, member, limit: int, lo=None,
         c, kept, n_kept, w = scan(
             fnv, n, lo[at:at + BATCH], hi[at:at + BATCH], args["st_bytes"], args["st_len"],
             args["st_key"], args["st_a"], args["st_c"], args["st_slot"], args["st_first"],
-            args["st_pinned"], np.array(args["slots"], np.int64),
+            args["st_pinned"], args["st_span"], args["st_lo"], args["st_hi"],
+            np.array(args["slots"], np.int64),
             np.ascontiguousarray(b[rest]), args["ck_start"], length[rest].astype(np.int64),
             args["ck_a"], args["ck_c"], member[rest].astype(np.int64), args["prefix"],
             args["c0"], args["a_inv"], int(limit), top)
