@@ -90,6 +90,42 @@ def fast_case(r, flags, offload):
     return IPV4, tagged
 
 
+@njit(cache=True, inline="always")
+def fast_fields(r, case, tagged, flags, fnv, state, sink):
+    """The bytes m_ether_tcpip_hash / lagg_hashmbuf hash for a frame :func:`fast_case` took.
+
+    The one statement of what the fast path feeds and in which order (sys/kern/uipc_mbufhash.c,
+    sys/net/if_lagg.c): each field goes through ``state = sink(state, value, nbytes, fnv)``,
+    ``value`` holding the field's ``nbytes`` bytes most significant first. With :func:`feed`
+    as the sink and the key as the state this is the hash; other sinks (the key search's
+    byte recorder) see the same bytes.
+    """
+    if flags & HASH_L2:
+        state = sink(state, r.src_mac, 6, fnv)  # ether_shost
+        state = sink(state, r.dst_mac, 6, fnv)  # ether_dhost
+        if tagged:  # ether_vtag, uint16_t in host (little-endian) order
+            tci = np.uint64(r.vlan0_tci)
+            state = sink(state, ((tci & np.uint64(0xFF)) << np.uint64(8)) | (tci >> np.uint64(8)),
+                         2, fnv)
+    if case == IPV4:
+        if flags & HASH_L3:
+            state = sink(state, r.src_lo, 4, fnv)  # ip_src
+            state = sink(state, r.dst_lo, 4, fnv)  # ip_dst
+        p = r.ip6_nh
+        if flags & HASH_L4 and (p == 6 or p == 17 or p == 132):
+            state = sink(state, (np.uint32(r.sport) << np.uint32(16)) | np.uint32(r.dport), 4,
+                         fnv)
+    elif case == IPV6 and (fnv or flags & HASH_L3):  # 9.x/10.x: IPv6 only with l3
+        if flags & HASH_L3:
+            state = sink(state, r.src_hi, 8, fnv)  # ip6_src
+            state = sink(state, r.src_lo, 8, fnv)
+            state = sink(state, r.dst_hi, 8, fnv)  # ip6_dst
+            state = sink(state, r.dst_lo, 8, fnv)
+        if flags & HASH_L4 or not fnv:  # ip6_flow & IPV6_FLOWLABEL_MASK
+            state = sink(state, np.uint32(r.ip6_flow) & np.uint32(0xFFFFF), 4, fnv)
+    return state
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def fast_hash(pk, flags, key, fnv, offload, out, done):
     """m_ether_tcpip_hash (11.0+, ``fnv``) / lagg_hashmbuf (9.x-10.x) of the common frames.
@@ -103,27 +139,5 @@ def fast_hash(pk, flags, key, fnv, offload, out, done):
         done[i] = case != SKIP
         if case == SKIP:
             continue
-        h = np.uint64(key)
-        if flags & HASH_L2:
-            h = feed(h, r.src_mac, 6, fnv)  # ether_shost
-            h = feed(h, r.dst_mac, 6, fnv)  # ether_dhost
-            if tagged:  # ether_vtag, uint16_t in host (little-endian) order
-                tci = np.uint64(r.vlan0_tci)
-                h = feed(h, ((tci & np.uint64(0xFF)) << np.uint64(8)) | (tci >> np.uint64(8)),
-                         2, fnv)
-        if case == IPV4:
-            if flags & HASH_L3:
-                h = feed(h, r.src_lo, 4, fnv)  # ip_src
-                h = feed(h, r.dst_lo, 4, fnv)  # ip_dst
-            p = r.ip6_nh
-            if flags & HASH_L4 and (p == 6 or p == 17 or p == 132):
-                h = feed(h, (np.uint32(r.sport) << np.uint32(16)) | np.uint32(r.dport), 4, fnv)
-        elif case == IPV6 and (fnv or flags & HASH_L3):  # 9.x/10.x: IPv6 only with l3
-            if flags & HASH_L3:
-                h = feed(h, r.src_hi, 8, fnv)  # ip6_src
-                h = feed(h, r.src_lo, 8, fnv)
-                h = feed(h, r.dst_hi, 8, fnv)  # ip6_dst
-                h = feed(h, r.dst_lo, 8, fnv)
-            if flags & HASH_L4 or not fnv:  # ip6_flow & IPV6_FLOWLABEL_MASK
-                h = feed(h, np.uint32(r.ip6_flow) & np.uint32(0xFFFFF), 4, fnv)
+        h = fast_fields(r, case, tagged, flags, fnv, np.uint64(key), feed)
         out[i] = np.uint32(h & M32)

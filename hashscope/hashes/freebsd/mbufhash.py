@@ -45,27 +45,19 @@ from hashscope.ethertypes import ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN
 from hashscope.hashes.frames import be16, check_vlan_mode, has, hash_remaining, head_be16, u8
 from hashscope.hashes.words import M32
 
-from .fast import fast_hash
+from .fast import fast_hash, feed
 from .headers import FNV1_32_INIT, FNV_32_PRIME, HASH_L2, HASH_L3, HASH_L4
 
 LAYERS = {"l2": HASH_L2, "l3": HASH_L3, "l4": HASH_L4}
 VARIANTS = ("fnv", "djb")
 
 
-@njit(cache=True)
-def hash_step(h, c, fnv):
-    """One byte of fnv_32_buf (sys/sys/fnv_hash.h) or of hash32_buf (sys/sys/hash.h)."""
-    if fnv:
-        return np.uint32(((np.uint64(h) * np.uint64(FNV_32_PRIME)) & M32)
-                         ^ np.uint64(c))
-    return np.uint32((np.uint64(h) * np.uint64(33) + np.uint64(c)) & M32)
-
-
-@njit(cache=True)
-def hash_frame_bytes(f, k, n, h, fnv):
-    """fnv_32_buf / hash32_buf over the n frame bytes at kernel offset k."""
+@njit(cache=True, inline="always")
+def hash_frame_bytes(f, k, n, h, fnv, sink):
+    """The n frame bytes at kernel offset k through ``sink`` (:func:`fast.feed`: fnv_32_buf /
+    hash32_buf), one at a time."""
     for j in range(n):
-        h = hash_step(h, u8(f, k + j), fnv)
+        h = sink(h, u8(f, k + j), 1, fnv)
     return h
 
 
@@ -79,65 +71,68 @@ def _ports_readable(f, k, l4_off):
     return True
 
 
-@njit(cache=True)
-def m_tcpip_hash(f, flags, p, off, etype, fnv, l4_off):
+@njit(cache=True, inline="always")
+def m_tcpip_hash(f, flags, p, off, etype, fnv, l4_off, sink):
     """The IP part of m_ether_tcpip_hash (11.0+; m_tcpip_hash in 13+) or lagg_hashmbuf.
 
     sys/kern/uipc_mbufhash.c / sys/net/if_lagg.c (9.x-10.x). ``off``: network header.
+    Every hashed byte goes through ``p = sink(p, byte, 1, fnv)``.
     """
     if etype == ETHERTYPE_IP:
         if not has(f, off, 20):
             return p
         if flags & HASH_L3:
-            p = hash_frame_bytes(f, off + 12, 8, p, fnv)  # ip_src, ip_dst
+            p = hash_frame_bytes(f, off + 12, 8, p, fnv, sink)  # ip_src, ip_dst
         if flags & HASH_L4:
             ip_p = u8(f, off + 9)
             if ip_p == 6 or ip_p == 17 or ip_p == 132:
                 iphlen = np.int64(u8(f, off) & np.uint32(15)) * 4
                 k = off + iphlen
                 if iphlen >= 20 and has(f, k, 4) and _ports_readable(f, k, l4_off):
-                    p = hash_frame_bytes(f, k, 4, p, fnv)
+                    p = hash_frame_bytes(f, k, 4, p, fnv, sink)
     elif etype == ETHERTYPE_IPV6:
         if not fnv and not flags & HASH_L3:  # 9.x/10.x: IPv6 only with l3
             return p
         if not has(f, off, 40):
             return p
         if flags & HASH_L3:
-            p = hash_frame_bytes(f, off + 8, 32, p, fnv)  # ip6_src, ip6_dst
+            p = hash_frame_bytes(f, off + 8, 32, p, fnv, sink)  # ip6_src, ip6_dst
         if flags & HASH_L4 or not fnv:
             # ip6_flow & IPV6_FLOWLABEL_MASK, the 4 bytes as in memory
-            p = hash_step(p, 0, fnv)
-            p = hash_step(p, u8(f, off + 1) & np.uint32(0x0F), fnv)
-            p = hash_frame_bytes(f, off + 2, 2, p, fnv)
+            p = sink(p, 0, 1, fnv)
+            p = sink(p, u8(f, off + 1) & np.uint32(0x0F), 1, fnv)
+            p = hash_frame_bytes(f, off + 2, 2, p, fnv, sink)
     return p
 
 
-@njit(cache=True)
-def m_ether_tcpip_hash(f, flags, p, fnv, vtagged, vtag, l4_off):
+@njit(cache=True, inline="always")
+def m_ether_tcpip_hash(f, flags, p, fnv, vtagged, vtag, l4_off, sink):
     """m_ether_tcpip_hash (uipc_mbufhash.c, 11.0+) / lagg_hashmbuf (if_lagg.c, 9.x-10.x).
 
     ``vtagged``: the mbuf has M_VLANTAG with TCI ``vtag`` (and no tag in the frame).
+    The one statement of the general path's bytes and their order: each goes through
+    ``p = sink(p, byte, 1, fnv)`` (:func:`fast.feed` with the key as ``p``: the hash).
     """
     if not has(f, 0, 14):  # m_len < sizeof(struct ether_header)
         return p
     etype = be16(f, 12)
     off = 14
     if flags & HASH_L2:
-        p = hash_frame_bytes(f, 6, 6, p, fnv)  # ether_shost
-        p = hash_frame_bytes(f, 0, 6, p, fnv)  # ether_dhost
+        p = hash_frame_bytes(f, 6, 6, p, fnv, sink)  # ether_shost
+        p = hash_frame_bytes(f, 0, 6, p, fnv, sink)  # ether_dhost
     if vtagged and flags & HASH_L2:
-        p = hash_step(p, np.uint32(vtag) & np.uint32(0xFF), fnv)  # uint16, little-endian
-        p = hash_step(p, np.uint32(vtag) >> np.uint32(8), fnv)
+        p = sink(p, np.uint32(vtag) & np.uint32(0xFF), 1, fnv)  # uint16, little-endian
+        p = sink(p, np.uint32(vtag) >> np.uint32(8), 1, fnv)
     elif etype == ETHERTYPE_VLAN:
         # struct ether_vlan_header (18 bytes) read at offset 14: evl_tag is frame[28:30],
         # evl_proto frame[30:32]
         if not has(f, 14, 18):
             return p
         if flags & HASH_L2:
-            p = hash_frame_bytes(f, 28, 2, p, fnv)
+            p = hash_frame_bytes(f, 28, 2, p, fnv, sink)
         etype = be16(f, 30)
         off = 18
-    return m_tcpip_hash(f, flags, p, off, etype, fnv, l4_off)
+    return m_tcpip_hash(f, flags, p, off, etype, fnv, l4_off, sink)
 
 
 @njit(cache=True)
@@ -147,8 +142,9 @@ def _hash_kernel(buf, kn, length, shift, tci, l4_off, flags, key, fnv, out, vali
         miss[0] = 0
         s = np.int64(shift[i])
         f = (buf[i], kn[i], s, np.int64(length[i]) - s, miss)
-        out[i] = m_ether_tcpip_hash(f, flags, np.uint32(key), fnv, s != 0, tci[i],
-                                    np.int64(l4_off[i]))
+        h = m_ether_tcpip_hash(f, flags, np.uint64(key), fnv, s != 0, tci[i],
+                               np.int64(l4_off[i]), feed)
+        out[i] = np.uint32(h & M32)
         valid[i] = miss[0] == 0
 
 
