@@ -354,3 +354,34 @@ def test_sll2_any_capture_with_the_bonds_copies(scenario):
         assert o["agreement"] == {"flows": 1.0, "bytes": 1.0, "frames": 1.0}
     else:
         assert best["mode"] == info["mode"] and best["links"][0] == info["slaves"][0]
+
+
+@pytest.mark.parametrize(("ports", "version", "layers", "key"), [
+    (3, "14.0", "l3,l4", 0x1234ABCD),  # FNV-1, a full 32-bit key search
+    (4, "10.3", "l2,l3,l4", 0x0BADC0DE),  # h*33+byte; a power of two: key mod 4 only
+    (5, "10.3", "l3,l4", 0x7E57C0DE),
+])
+def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, layers, key):
+    """A real capture split by the FreeBSD lagg hash (the code checked against the real
+    functions) with a random key, ports in a shuffled order: infer finds the lagghash set,
+    the hash generation, a key that is the same on these frames, and the port order, and
+    its args put every frame on its port."""
+    src = ROOT / "captures" / "scenarios" / "lan-l23-lacp3" / "input.pcap"
+    header, records = pcap_records(src)
+    pk = hashscope.read_packets([str(src)])
+    setup = hashscope.make_setup(links=ports, seed=key, freebsd=version, mode="lacp")
+    link = make_assigner(get_policy(f"lagg:{layers}"), setup).assign(pk).link
+    assert (link >= 0).all()
+    order = np.random.default_rng(key).permutation(ports)  # bond position -> port name
+    files = [write_records(tmp_path / f"igb{k}.pcap", header,
+                           [r for r, m in zip(records, link, strict=True) if order[m] == k])
+             for k in range(ports)]
+    [answer] = infer(files, None)
+    assert answer.explained, answer.reason
+    best = answer.best
+    assert best.policy == f"lagg:{layers}" or f"lagg:{layers}" in " ".join(best.also)
+    assert best.freebsd == version
+    if ports == 4:
+        assert "power of two" in best.note
+    frames, same = members_reproduced(files, best.args())
+    assert frames == same == len(pk)

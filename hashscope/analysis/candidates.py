@@ -203,10 +203,7 @@ def slb_candidate(obs: Observations, idx: np.ndarray, bond, bucket_of) -> Candid
 
 def freebsd(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
     """Every lagghash set and hash generation, its key searched."""
-    try:  # TEMP until the key search lands
-        from hashscope.hashes.freebsd.keysearch import search_keys
-    except ImportError:
-        return
+    from hashscope.hashes.freebsd.keysearch import search_keys
 
     n = obs.members.count
     rows, member = obs.rows[idx], obs.member[idx]

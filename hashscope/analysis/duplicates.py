@@ -8,10 +8,11 @@ header, a tag taken off) and are a few microseconds apart.
 
 Each frame's *fingerprint* is the XXH64 of its wire length past the network header and
 of the first :data:`FINGERPRINT_BYTES` bytes from there (for a frame without a network
-header, such as ARP, from the end of its link header). A direct-mapped table remembers the last frame of each
-fingerprint slot (bounded memory, whatever the capture's size: a copy more than a slot's
-lifetime away can be missed, never a frame wrongly merged with another), and a frame is
-a copy when the slot holds its fingerprint from at most :data:`WINDOW_NS` away:
+header, such as ARP, from the end of its link header). A direct-mapped table remembers
+the last frame of each fingerprint slot (bounded memory, whatever the capture's size: a
+copy more than a slot's lifetime away can be missed, never a frame wrongly merged with
+another), and a frame is a copy when the slot holds its fingerprint from at most
+:data:`WINDOW_NS` away:
 
 * on the same interface at the same instant: a repeat of overlapping files, dropped;
 * one copy on a member and the other on an interface that is not one (bond0, a VLAN
