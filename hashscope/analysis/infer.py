@@ -90,7 +90,7 @@ def judge(obs: Observations, idx: np.ndarray, direction: str, freebsd: bool = Tr
         explained, reason = False, (
             f"nothing explains the observations: the best candidate ({best.label()}) "
             f"agrees with {best.evaluation.by_flows:.1%} of the flows")
-    elif best.evaluation.units <= best.evaluation.classes:
+    elif not _testable(best):
         explained, reason = False, (
             f"nothing testable explains the observations: only {best.label()} is consistent "
             f"with them ({best.note})")
@@ -130,9 +130,18 @@ def _fold_equal(ranked: list[Candidate]) -> list[Candidate]:
     return kept
 
 
+def _testable(c: Candidate) -> bool:
+    """Whether the candidate can be wrong: more units than classes it learns."""
+    return c.evaluation.units > c.evaluation.classes
+
+
 def _deciding(ranked: list[Candidate], flow: np.ndarray) -> None:
-    """For each candidate, the flows on which it and the next one predict differently."""
-    for c, nxt in zip(ranked, ranked[1:], strict=False):
+    """For each candidate, the flows on which it and the next testable one predict
+    differently (an untestable model, which fits whatever it is shown, decides nothing)."""
+    for k, c in enumerate(ranked):
+        nxt = next((d for d in ranked[k + 1:] if _testable(d)), None)
+        if nxt is None:
+            continue
         a, b = c.evaluation.predicted, nxt.evaluation.predicted
         if len(a) == len(flow) and len(b) == len(flow):
             c.deciding_flows = len(np.unique(flow[a != b]))
