@@ -140,39 +140,51 @@ def _consistent(b, length, member, n, keys, fnv) -> np.ndarray:
     return ok
 
 
-@pytest.mark.parametrize("variant, flows_used", [("fnv", 7), ("djb", 40)])
-def test_scan_counts_exactly_on_a_sample(variant, flows_used):
-    """The compiled scan over sampled blocks of its values, against every row evaluated
-    for the key of each value (on flows of one capture: many keys fit, the sample has
-    hits)."""
+def _plans(ub, ul, um, fnv):
+    """Every plan the search considers: each FNV-1 candidate prefix group, or hash32_buf's."""
     import hashscope.hashes.freebsd.keysearch as ks
 
+    if not fnv:
+        return [ks._djb_args(ub, ul, um, 3)]
+    return [ks._fnv_args(ub, ul, um, 3, d, g) for d, g in ks._prefix_groups(ub, ul, um, 3)]
+
+
+@pytest.mark.parametrize("variant, flows_used", [("fnv", 7), ("djb", 40)])
+@pytest.mark.parametrize("stages", [256, 1])
+def test_scan_counts_exactly_on_a_sample(monkeypatch, variant, flows_used, stages):
+    """The compiled scan over sampled blocks of its values, against every row evaluated
+    for the key of each value, for every plan (on flows of one capture: many keys fit, the
+    sample has hits). With 1 stage every row but the pivot is left to the one-by-one checks."""
+    import hashscope.hashes.freebsd.keysearch as ks
+
+    monkeypatch.setattr(ks, "MAX_STAGES", stages)
     rows = _flows(read_packets([str(SCENARIOS[0])]))[:flows_used]
     h, _ = lagg_hash(rows, "l2,l3,l4", 0x2545F491, variant)
     member = np.array([2, 0, 1])[h % np.uint32(3)]
     b, length, _ = lagg_hash_bytes(rows, "l2,l3,l4", variant)
     ub, ul, um = ks._unique_rows(b, length, member)
     fnv = variant == "fnv"
-    args = ks._fnv_plan(ub, ul, um, 3) if fnv else ks._djb_args(ub, ul, um, 3)
-    assert fnv or not args["whole"]  # the 12-byte row: the scan, not the intervals alone
-    rng = np.random.default_rng(3)
-    lo = np.sort(rng.choice(args["lo"], 64)) + rng.integers(0, 1 << 20, 64) * ks.BLOCK
-    lo = np.clip(lo, args["lo"][0], args["hi"][-1] - ks.BLOCK)
-    count, keys, _ = ks._scan(args, fnv, 3, ub, ul, um, 1 << 20, lo, lo + ks.BLOCK)
-    x = (lo[:, None] + np.arange(ks.BLOCK)).reshape(-1).astype(np.uint64)
-    if fnv:  # the FNV-1 state after the prefix, steps undone
-        inv = np.uint64(pow(0x01000193, -1, 1 << 32))
-        for c in args["prefix"][::-1]:
-            x = ((x ^ np.uint64(c)) * inv) & M32
-    else:
-        x = ((x - np.uint64(args["c0"])) * np.uint64(args["a_inv"])) & M32
-    inside = np.zeros(len(x), bool)  # djb: only values inside the intervals are scanned
-    y = (lo[:, None] + np.arange(ks.BLOCK)).reshape(-1)
-    for a, z in zip(args["lo"], args["hi"], strict=True):
-        inside |= (y >= a) & (y < z)
-    fit = _consistent(ub, ul, um, 3, x, fnv) & inside
-    assert 50 < fit.sum() < len(x) and count == fit.sum()
-    assert sorted(keys.tolist()) == sorted(x[fit].astype(np.uint32).tolist())
+    for args in _plans(ub, ul, um, fnv):
+        assert fnv or not args["whole"]  # the 12-byte row: the scan, not the intervals alone
+        assert stages > 1 or len(args["rest"]) > 0
+        rng = np.random.default_rng(3)
+        lo = np.sort(rng.choice(args["lo"], 64)) + rng.integers(0, 1 << 20, 64) * ks.BLOCK
+        lo = np.clip(lo, args["lo"][0], args["hi"][-1] - ks.BLOCK)
+        count, keys, _ = ks._scan(args, fnv, 3, ub, ul, um, 1 << 20, lo, lo + ks.BLOCK)
+        y = (lo[:, None] + np.arange(ks.BLOCK)).reshape(-1)
+        x = y.astype(np.uint64)
+        if fnv:  # the FNV-1 state after the prefix, steps undone
+            inv = np.uint64(pow(0x01000193, -1, 1 << 32))
+            for c in args["prefix"][::-1]:
+                x = ((x ^ np.uint64(c)) * inv) & M32
+        else:
+            x = ((x - np.uint64(args["c0"])) * np.uint64(args["a_inv"])) & M32
+        inside = np.zeros(len(x), bool)  # djb: only values inside the intervals are scanned
+        for a, z in zip(args["lo"], args["hi"], strict=True):
+            inside |= (y >= a) & (y < z)
+        fit = _consistent(ub, ul, um, 3, x, fnv) & inside
+        assert 50 < fit.sum() < len(x) and count == fit.sum()
+        assert sorted(keys.tolist()) == sorted(x[fit].astype(np.uint32).tolist())
 
 
 def test_count_is_every_consistent_key():

@@ -290,20 +290,27 @@ def _djb_args(b, length, member, n) -> dict | None:
         if len(g) > 1 and len(glo) <= MAX_INTERVALS:
             tests.append((int((ghi - glo).sum()), g, g[0], glo, ghi))
     tests.sort(key=lambda t: t[0])  # the strongest tests first
-    entries, spans, covered = list(_first_per_member(same, member)), [], [same]
+    entries, spans, parts = list(_first_per_member(same, member)), [], [(None, same)]
     for _, g, p, glo, ghi in tests:
-        entries.append(-1 - len(spans))
+        test = -1 - len(spans)  # an entry < 0: the interval test spans[-1 - entry]
         spans.append((p, glo, ghi))
-        entries.extend(_first_per_member(g, member))
-        covered.append(g)
-    covered = np.concatenate(covered)
-    single = np.setdiff1d(np.arange(len(length)), covered)
+        entries.extend([test, *_first_per_member(g, member)])
+        parts.append((test, g))
+    grouped = np.concatenate([g for _, g in parts])
+    single = np.setdiff1d(np.arange(len(length)), grouped)
     pinned = tuple(dict.fromkeys(member[[i for i in entries if i >= 0]].tolist()))
     plan, _ = _stage_plan(member[single], n, pinned, b=b[single])
     staged = np.array([*entries, *single[plan]][:MAX_STAGES], np.int64)
     slots, slot, first, pins = _stages(member, staged)
-    rest = np.setdiff1d(np.arange(len(length)), staged)
-    rest = rest[~np.isin(rest, covered) | ~np.isin(member[rest], slots)]  # x fits the others
+    # a row of a length is vouched for if its length's test and its member's row of that
+    # length are staged (the commonest length needs no test: x stays in its intervals)
+    kept, vouched = set(staged.tolist()), []
+    for test, g in parts:
+        if test is None or test in kept:
+            reps = _first_per_member(g, member)
+            staged_reps = {int(member[r]) for r in reps if int(r) in kept}
+            vouched.extend(i for i in g.tolist() if int(member[i]) in staged_reps)
+    rest = np.setdiff1d(np.arange(len(length)), [*staged.tolist(), *vouched])
     counts = np.bincount(member[rest], minlength=n)
     rest = rest[np.lexsort((-counts[member[rest]], ~np.isin(member[rest], slots)))]
     row = np.where(staged >= 0, staged, [spans[-1 - i][0] if i < 0 else 0 for i in staged])
@@ -317,7 +324,8 @@ def _djb_args(b, length, member, n) -> dict | None:
                 st_slot=slot, st_first=first, st_pinned=pins, slots=slots, rest=rest,
                 ck_start=np.zeros(len(rest), np.int64), ck_a=alpha[rest].astype(np.uint32),
                 ck_c=beta[rest].astype(np.uint32), prefix=np.zeros(0, np.uint8), c0=c0,
-                a_inv=a_inv, a0=int(a[pivot]), whole=len(groups) == 1 and len(rest) == 0,
+                a_inv=a_inv, a0=int(a[pivot]),
+                whole=len(groups) == 1 and len(rest) == 0 and len(staged) == len(entries),
                 st_span=span,
                 st_lo=np.concatenate([np.zeros(0, np.int64), *(t[1] for t in spans)]),
                 st_hi=np.concatenate([np.zeros(0, np.int64), *(t[2] for t in spans)]))
