@@ -5,7 +5,8 @@ depends on the order of the frames across members (a round-robin counter, Open
 vSwitch's bucket loads and rebalancing, failover times) needs them interleaved as the bond
 sent them. :class:`TimeOrderedReader` reads each interface's files in turn
 (:func:`hashscope.capture.interfaces.streams`: a ring buffer is one stream) and merges the
-streams by timestamp, batch by batch: memory is one packet table per stream in flight.
+streams by timestamp, batch by batch: memory is one packet table per stream in flight,
+and the streams share one reader's mapping window (:data:`WINDOW`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from hashscope.capture.records import InterfaceRegistry
 from hashscope.errors import CaptureWarning
 
 from .tables import packet_tables
+
+WINDOW = 16 << 20  #: bytes of capture mapped at a time, shared by the streams
+STREAM_WINDOW = 4 << 20  #: but at least this many for each
 
 
 def _raw(rows: np.ndarray) -> np.ndarray:
@@ -52,8 +56,10 @@ class TimeOrderedReader:
         self._warnings: list[CaptureWarning] = []
         self.readers: list[CaptureReader] = []
         self._done: list[int] = []
-        for k, group in enumerate(streams(paths)):
-            reader = CaptureReader(group, on_warning=on_warning,
+        groups = streams(paths)
+        window = max(STREAM_WINDOW, WINDOW // max(len(groups), 1))  # memory: ~one reader's
+        for k, group in enumerate(groups):
+            reader = CaptureReader(group, on_warning=on_warning, buffer_size=window,
                                    on_progress=self._progress(k, on_progress))
             reader.registry = self.registry  # one numbering of the interfaces
             self.readers.append(reader)
