@@ -385,3 +385,10 @@ def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, 
         assert "power of two" in best.note
     frames, same = members_reproduced(files, best.args())
     assert frames == same == len(pk)
+
+
+def test_infer_wants_member_names_not_a_count():
+    res = run_cli("infer", str(ROOT / "captures" / "scenarios" / "behind-router" / "eth0.pcap"),
+                  "--links", "3")
+    assert res.returncode == 2 and b"give the members' names" in res.stderr
+    assert b"Traceback" not in res.stderr

@@ -9,6 +9,7 @@ import typer
 
 from hashscope.api import infer as run_inference
 from hashscope.api import parse_links, parse_local
+from hashscope.errors import HashscopeError
 from hashscope.report.files import write_json
 from hashscope.report.inference import inference_dict, print_inference
 
@@ -41,7 +42,10 @@ def infer(
       hashscope infer any.pcap --ifindex 2=eth0,3=eth1,4=bond0 --links eth0,eth1
     """
     paths = p.inputs(captures, member, ifindex)
-    members = parse_links(links) if links and not links.strip().isdigit() else None
+    if links and links.strip().isdigit():
+        raise HashscopeError(f"--links {links}: give the members' names (eth0,eth1): "
+                             "infer reads which member carried what from the captures")
+    members = parse_links(links) if links else None
     found = run_inference(paths, members, parse_local(local),
                           direction.value if direction else None, on_warning=p.warn)
     if fmt is p.Report.json:
