@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hashscope.capture.interfaces import interface_names, tell_direction
+from hashscope.capture.interfaces import survey
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
 from hashscope.decode.merge import TimeOrderedReader
 from hashscope.decode.tables import packet_tables
@@ -116,12 +116,13 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     ``observe``: where the captures name the members (:mod:`.observed`), join each
     policy's prediction with what they carried (``PolicyResult.observed``).
     """
-    members_seen = observe and observes_members(interface_names(paths), setup.members)
-    flags = tell_direction(paths)
+    peeked = survey(paths)  # each file's first records, once
+    members_seen = observe and observes_members(peeked.names, setup.members)
+    flags = peeked.directions
     if flags:  # a header signature holds no direction: every frame hashed, as it was sent
         signatures = False
-    reader = (TimeOrderedReader if members_seen else CaptureReader)(
-        paths, on_warning=on_warning, on_progress=on_progress)
+    reader = (TimeOrderedReader(paths, on_warning, on_progress, peeked) if members_seen
+              else CaptureReader(paths, on_warning=on_warning, on_progress=on_progress))
     if on_start:
         on_start(reader.total_size())
     runs = []

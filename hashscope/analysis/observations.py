@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange
 
-from hashscope.capture.interfaces import tell_direction
+from hashscope.capture.interfaces import survey
 from hashscope.capture.reader import WarningHandler
 from hashscope.columns import PACKET_DTYPE
 from hashscope.decode.merge import TimeOrderedReader, take_rows
@@ -145,14 +145,15 @@ def observe(paths: Sequence, members: Members | None = None, local: LocalHost | 
     names; frames on other interfaces are counted, not observed). Without ``members``,
     every capture interface is a member, in the order the captures name them."""
     how = "--local " + ", ".join(local.text) if local is not None else ""
-    if tell_direction(paths):
+    peeked = survey(paths)  # each file's first records, once
+    if peeked.directions:
         how = DIRECTION_FLAGS.removeprefix("direction: ") + (f"; elsewhere {how}" if how
                                                               else "")
     elif local is None:
         local, how = detect_local(paths, members)
         if local is None:
             how = f"assumed every frame on a member was sent by the bonded host ({how})"
-    reader = TimeOrderedReader(paths, on_warning=on_warning)
+    reader = TimeOrderedReader(paths, on_warning=on_warning, peeked=peeked)
     flows = FlowTable()
     table = FlowTable(key_words=ROW_WORDS + 1)
     flow_of = np.empty(0, np.int64)

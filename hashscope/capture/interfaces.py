@@ -47,27 +47,42 @@ def peek(path: str | NamedCapture, extra: Sequence[IfindexNames] = ()) -> FilePe
     return FilePeek(path, tuple(reader.registry.names()), first, directions)
 
 
+@dataclass(frozen=True)
+class Survey:
+    """Every file of a run peeked once (:func:`survey`)."""
+
+    peeks: tuple[FilePeek, ...]
+    extra: tuple[IfindexNames, ...]  #: the run's :func:`settings`
+
+    @property
+    def names(self) -> list[str]:
+        """The capture interfaces of the files, in order, each once."""
+        return list(dict.fromkeys(n for f in self.peeks for n in f.names))
+
+    @property
+    def directions(self) -> bool:
+        """Whether any of the files' frames say their direction."""
+        return any(f.directions for f in self.peeks)
+
+    def streams(self) -> list[list[Path]]:
+        """The files grouped by the interfaces they hold (one member's ring buffer is one
+        group), each group's files by their first frame's time, with the run's
+        settings; groups in order of first appearance. Files that tell nothing (stdin,
+        unreadable) are groups of their own."""
+        groups: dict[object, list[FilePeek]] = {}
+        for k, f in enumerate(self.peeks):
+            groups.setdefault(f.names if f.names else ("#", k), []).append(f)
+        return [[f.path for f in sorted(g, key=lambda f: (f.first_ns is None,
+                                                          f.first_ns or 0))]
+                + list(self.extra) for g in groups.values()]
+
+
+def survey(paths: Sequence[Path]) -> Survey:
+    """Each file of ``paths`` peeked once (:func:`peek`)."""
+    extra = tuple(settings(paths))
+    return Survey(tuple(peek(p, extra) for p in files(paths)), extra)
+
+
 def interface_names(paths: Sequence[Path]) -> list[str]:
     """The capture interfaces of the files, in order, each once (see :func:`peek`)."""
-    extra = settings(paths)
-    return list(dict.fromkeys(n for p in files(paths) for n in peek(p, extra).names))
-
-
-def tell_direction(paths: Sequence[Path]) -> bool:
-    """Whether any of the files' frames say their direction (see :func:`peek`)."""
-    extra = settings(paths)
-    return any(peek(p, extra).directions for p in files(paths))
-
-
-def streams(paths: Sequence[Path]) -> list[list[Path]]:
-    """The files grouped by the interfaces they hold (one member's ring buffer is one
-    group), each group's files by their first frame's time, with the run's
-    :func:`settings`; groups in order of first appearance. Files that tell nothing
-    (stdin, unreadable) are groups of their own."""
-    extra = settings(paths)
-    groups: dict[object, list[FilePeek]] = {}
-    for k, p in enumerate(files(paths)):
-        f = peek(p, extra)
-        groups.setdefault(f.names if f.names else ("#", k), []).append(f)
-    return [[f.path for f in sorted(g, key=lambda f: (f.first_ns is None, f.first_ns or 0))]
-            + extra for g in groups.values()]
+    return survey(paths).names

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from hashscope.capture.interfaces import streams
+from hashscope.capture.interfaces import Survey, survey
 from hashscope.capture.names import NamedCapture
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
 from hashscope.capture.records import InterfaceRegistry
@@ -50,13 +50,14 @@ class TimeOrderedReader:
 
     def __init__(self, paths: Sequence[str | NamedCapture],
                  on_warning: WarningHandler | None = None,
-                 on_progress: ProgressHandler | None = None):
+                 on_progress: ProgressHandler | None = None,
+                 peeked: Survey | None = None):
         self.registry = InterfaceRegistry()
         self._on_warning = on_warning
         self._warnings: list[CaptureWarning] = []
         self.readers: list[CaptureReader] = []
         self._done: list[int] = []
-        groups = streams(paths)
+        groups = (peeked or survey(paths)).streams()
         window = max(STREAM_WINDOW, WINDOW // max(len(groups), 1))  # memory: ~one reader's
         for k, group in enumerate(groups):
             reader = CaptureReader(group, on_warning=on_warning, buffer_size=window,
