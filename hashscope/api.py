@@ -14,6 +14,7 @@ from .analysis.analyze import Analysis, PolicyResult, analyze, assign, compare
 from .analysis.direction import LocalHost, parse_local
 from .analysis.imbalance import Imbalance, imbalance, parse_speed
 from .analysis.infer import Inference, infer
+from .analysis.postmortem import PostMortem, post_mortem
 from .capture.reader import CaptureReader
 from .decode.tables import packet_tables, read_packets
 from .flows.read import FlowResult, read_flows
@@ -38,6 +39,7 @@ __all__ = [
     "Members",
     "Policy",
     "PolicyResult",
+    "PostMortem",
     "Registry",
     "Setup",
     "all_policies",
@@ -54,6 +56,7 @@ __all__ = [
     "parse_links",
     "parse_local",
     "parse_seed",
+    "post_mortem",
     "parse_speed",
     "read_flows",
     "read_packets",

@@ -42,8 +42,10 @@ from .observed import (
 from .records import keyed_records
 from .signatures import Batch, SignatureFold, SignatureHashes
 from .spans import member_spans, overlap_warning
+from .timeline import TimeBins, Timeline
 
 DEFAULT_KEYS = 32  #: random keys tried for a keyed policy without --seed
+SIGNATURES_AFTER = 16  #: hashes per decoded frame beyond which signatures are faster
 
 
 @dataclass
@@ -72,6 +74,10 @@ class Analysis:
     assumptions: list[str]
     warnings: list[CaptureWarning]
     on_members: pd.DataFrame | None = None  #: MemberFold.frame, with member captures
+    timeline: Timeline | None = None  #: with ``timeline``: bytes over time per member
+    snapped: int = 0  #: frames cut by the snap length (captured shorter than on the wire)
+    duplicates: int = 0  #: frames seen twice, counted once (member captures)
+    interface_stats: dict = field(default_factory=dict)  #: pcapng ISB counters by interface
 
 
 def _assigners(policy: Policy, setup: Setup, keys: int) -> tuple[list[Assigner], list[int]]:
@@ -101,7 +107,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             on_warning: WarningHandler | None = None,
             on_progress: ProgressHandler | None = None,
             on_start: Callable[[int | None], None] | None = None,
-            signatures: bool | None = None, observe: bool = True) -> Analysis:
+            signatures: bool | None = None, observe: bool = True,
+            timeline: bool = False) -> Analysis:
     """Read the captures once and run every policy over the frames the bond sent.
 
     With ``signatures``, policies whose members follow from the headers alone hash each
@@ -115,6 +122,11 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
 
     ``observe``: where the captures name the members (:mod:`.observed`), join each
     policy's prediction with what they carried (``PolicyResult.observed``).
+
+    ``timeline``: bin the bytes over time (:class:`Analysis.timeline`), per member as the
+    first policy (its first key) predicts them (``predicted:NAME``), and with member
+    captures as each member carried them (``transmit:NAME``, ``receive:NAME``). That policy
+    then sees every frame.
     """
     peeked = survey(paths)  # each file's first records, once
     members_seen = observe and observes_members(peeked.names, setup.members)
@@ -133,7 +145,11 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         runs.append((p, assigners, seeds, loads))
     pairs = [(a, ld) for _, assigners, _, loads in runs for a, ld in zip(assigners, loads,
                                                                         strict=True)]
-    folded, apart, in_order = _paths(pairs, signatures)
+    pinned = pairs[0][0] if timeline and pairs else None
+    folded, apart, in_order = _paths(pairs, signatures, pinned)
+    n_members = setup.members.count
+    bins = (TimeBins([f"{kind}:{m}" for kind in ("predicted", "transmit", "receive")
+                      for m in setup.members.names]) if timeline else None)
     apart = [(SignatureHashes(a), ld) for a, ld in apart]
     offload = setup.vlan == "offload"
     sigs = SignatureFold(offload, local) if folded or apart else None
@@ -174,7 +190,12 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         for assigner, load in in_order:
             link = _sent_only(lambda m, a=assigner, t=b.table: a.assign(t[m]).link, sent)
             _tally(tallies, load, link, seen_on, b.wirelen)
+            if assigner is pinned:
+                bins.add(link, b.ts_ns, b.wirelen)
             _add(load, link, fids, sent, up, b.wirelen)
+        if bins is not None and seen_on is not None:
+            bins.add(np.where(seen_on < 0, -1, seen_on + np.where(sent, 1, 2) * n_members),
+                     b.ts_ns, b.wirelen)
         if sigs is None:
             continue
         _add_each(folded, waiting, up)
@@ -215,17 +236,25 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
         if barely:
             reader.warn(",".join(setup.members.names), None, barely)
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
-                    assumptions, reader.warnings, on_members)
+                    assumptions, reader.warnings, on_members,
+                    bins.timeline() if bins is not None else None,
+                    duplicates=frames.duplicates.dropped if frames else 0)
 
 
-def _paths(pairs: list, signatures: bool | None) -> tuple[list, list, list]:
+def _paths(pairs: list, signatures: bool | None, pinned: Assigner | None = None
+           ) -> tuple[list, list, list]:
     """(assigner, load) pairs split by how they see the frames: (by signature; hashed by
-    signature and routed frame by frame; every frame of the packet tables)."""
-    ordered = [(a, ld) for a, ld in pairs if a.ordered and not hasattr(a, "route")]
+    signature and routed frame by frame; every frame of the packet tables). The ``pinned``
+    assigner sees every frame of the packet tables."""
+    ordered = [(a, ld) for a, ld in pairs
+               if (a.ordered and not hasattr(a, "route")) or a is pinned]
     if signatures is None:  # one hash per frame is faster frame by frame, from tables
-        signatures = len(pairs) - len(ordered) > 1
-    folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered]
-    apart = [(a, ld) for a, ld in pairs if signatures and a.ordered and hasattr(a, "route")]
+        # with a pinned assigner every frame is decoded anyway: signatures pay off only
+        # for many hashes per frame (random keys)
+        signatures = len(pairs) - len(ordered) > (SIGNATURES_AFTER if pinned else 1)
+    folded = [(a, ld) for a, ld in pairs if signatures and not a.ordered and a is not pinned]
+    apart = [(a, ld) for a, ld in pairs
+             if signatures and a.ordered and hasattr(a, "route") and a is not pinned]
     in_order = [(a, ld) for a, ld in pairs if not signatures or (a, ld) in ordered]
     return folded, apart, in_order
 

@@ -1,16 +1,21 @@
-"""``hashscope analyze``: per member, what one policy makes of the traffic."""
+"""``hashscope analyze`` and ``hashscope report``: per member, what one policy makes of the
+traffic, what it found, and (report) the same as a page with charts."""
 
 from __future__ import annotations
 
+import inspect
+import typing
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hashscope.api import analyze as run_analysis
-from hashscope.api import get_policy, parse_local, parse_speed
+from hashscope.api import get_policy, parse_local, parse_speed, post_mortem
 from hashscope.report.files import write_json
+from hashscope.report.findings import findings
 from hashscope.report.summary import analysis_dict
-from hashscope.report.terminal import print_analysis
+from hashscope.report.terminal import console, print_analysis, print_findings
 
 from . import first_run
 from . import params as p
@@ -32,7 +37,8 @@ def analyze(
     top: Annotated[int, typer.Option(help="Heaviest flows shown.")] = 10,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
 ) -> None:
-    """Per member: flows, packets, bytes and share; imbalance; the heaviest flows.
+    """Per member: flows, packets, bytes and share; imbalance; the heaviest flows; and
+    first what it means (findings).
 
     Examples:
 
@@ -42,16 +48,74 @@ def analyze(
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
-    paths = p.inputs(captures, member, ifindex)
-    links, member_notes = p.member_links(links, paths)
-    bps = parse_speed(link_speed) if link_speed else None
-    setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed, packets_per_slave,
-                    rr_limit, tlb_dynamic_lb, rebalance_interval, link_event)
-    chosen = get_policy(policy)
-    first_run.bond([chosen], setup, keys)
-    result = reading(run_analysis, paths, [chosen], setup, parse_local(local), keys)
-    result.assumptions += member_notes
+    pm, bps, defaults = _post_mortem(locals(), timeline=False)
+    found = [f.as_dict() for f in findings(pm)]
+    shown = replace(pm.analysis, results=pm.analysis.results[:1])  # the bond's policy
     if fmt is p.Report.json:
-        write_json(analysis_dict(result, bps, top))
+        write_json({"findings": found, **analysis_dict(shown, bps, top)})
     else:
-        print_analysis(result, bps, top, p.defaults(links, mode, kernel, chosen.family))
+        print_analysis(shown, bps, top, defaults, found)
+
+
+def _post_mortem(options: dict, timeline: bool):
+    """The post-mortem the analyze options describe: (post-mortem, link bit/s, defaults)."""
+    o = options
+    paths = p.inputs(o["captures"], o["member"], o["ifindex"])
+    links, member_notes = p.member_links(o["links"], paths)
+    bps = parse_speed(o["link_speed"]) if o["link_speed"] else None
+    setup = p.setup(links, o["down"], o["mode"], o["vlan"], o["kernel"], o["freebsd"],
+                    o["seed"], o["packets_per_slave"], o["rr_limit"], o["tlb_dynamic_lb"],
+                    o["rebalance_interval"], o["link_event"])
+    chosen = get_policy(o["policy"])
+    first_run.bond([chosen], setup, o["keys"])
+    pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps, o["keys"],
+                 timeline=timeline)
+    pm.analysis.assumptions += member_notes
+    return pm, bps, p.defaults(links, o["mode"], o["kernel"], chosen.family)
+
+
+def report(output: Path | None = None, **options) -> None:
+    """The post-mortem: findings in plain words, charts, and one self-contained HTML page.
+
+    Writes OUTPUT/index.html (reads offline), OUTPUT/charts/*.png and *.svg, and
+    OUTPUT/summary.json; prints the findings. Takes every option of analyze.
+
+    Examples:
+
+      hashscope report ens1f0.pcap ens1f1.pcap ens1f2.pcap ens1f3.pcap -o reports/iperf3/
+
+      hashscope report backup.pcapng -p layer2+3 --links eth0,eth1 --link-speed 1G
+    """
+    from hashscope.report.postmortem import summary
+    from hashscope.report.write import write_report
+
+    pm, bps, defaults = _post_mortem(options, timeline=True)
+    paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]
+    out = output if output is not None else Path("reports") / _name(paths)
+    found = findings(pm)
+    doc = summary(pm, found, inputs=paths, title=f"post-mortem: {', '.join(paths)}",
+                  notes=defaults + pm.analysis.assumptions, top=max(options["top"], 20))
+    files = write_report(doc, out)
+    c = console()
+    print_findings(c, doc["findings"])
+    c.print(f"report: {files.page} (charts in {out / 'charts'}, numbers in {files.summary})")
+
+
+def _name(paths: list[str]) -> str:
+    """A report's default folder under reports/: the captures' folder, or the capture."""
+    parents = {Path(x).parent.name for x in paths}
+    if len(paths) > 1 and len(parents) == 1 and parents != {""}:
+        return parents.pop()
+    return Path(paths[0]).stem if paths else "report"
+
+
+_output = inspect.Parameter(
+    "output", inspect.Parameter.KEYWORD_ONLY, default=None,
+    annotation=Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The report's folder (default reports/NAME, after the "
+                               "captures).")])
+_hints = typing.get_type_hints(analyze, include_extras=True)
+report.__signature__ = inspect.signature(analyze).replace(  # analyze's options, and -o
+    parameters=[*(q.replace(annotation=_hints[q.name])
+                  for q in inspect.signature(analyze).parameters.values() if q.name != "fmt"),
+                _output])

@@ -46,8 +46,8 @@ app = typer.Typer(
     help="Which bond/LAG member every flow of a packet capture takes, and why.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for command in (flows.flows, version, analyze.analyze, compare.compare, assign.assign,
-                infer.infer, policies.policies):
+for command in (flows.flows, version, analyze.analyze, analyze.report, compare.compare,
+                assign.assign, infer.infer, policies.policies):
     app.command()(command)
 
 

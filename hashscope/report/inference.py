@@ -7,7 +7,8 @@ from rich.table import Table
 from hashscope.analysis.candidates import Candidate
 from hashscope.analysis.infer import Inference
 
-from .terminal import console
+from .terminal import console, shown
+from .text import visible
 
 
 def candidate_dict(c: Candidate) -> dict:
@@ -63,8 +64,8 @@ def print_inference(inf: Inference) -> None:
     for cand in inf.candidates:
         ev = cand.evaluation
         label = cand.label() + (f" (+{len(cand.also)} equivalent)" if cand.also else "")
-        t.add_row(label, ",".join(cand.links), f"{ev.by_flows:.1%}", f"{ev.by_bytes:.1%}",
-                  f"{ev.chance:.2g}", str(cand.deciding_flows))
+        t.add_row(*shown(label, ",".join(cand.links), f"{ev.by_flows:.1%}", f"{ev.by_bytes:.1%}",
+                  f"{ev.chance:.2g}", str(cand.deciding_flows)))
     c.print(t)
     for line in obs.notes:
-        c.print(f"note: {line}")
+        c.print(f"note: {visible(line)}")

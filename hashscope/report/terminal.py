@@ -23,10 +23,15 @@ from hashscope.flows.read import FlowResult
 from hashscope.hashes.policy import Policy
 
 from .summary import comparison_dict, describe, heaviest, key_summary, member_frame
-from .text import protocol_name
+from .text import protocol_name, visible
 
 FLOWS_WIDTH = 160  #: columns of a flow table written anywhere but a terminal
 REPORT_WIDTH = 120  #: columns of analyze, compare and policies anywhere but a terminal
+
+
+def shown(*cells) -> list[str]:
+    """Table cells as text a terminal shows safely (:func:`visible`)."""
+    return [visible(str(c)) for c in cells]
 
 
 def console(stream: TextIO | None = None, width: int = REPORT_WIDTH) -> Console:
@@ -42,8 +47,11 @@ def shows_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list[str]) -> None:
+def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list[str],
+                   found: list[dict] = ()) -> None:
+    """analyze's tables (its findings first, :func:`print_findings`)."""
     c = console()
+    print_findings(c, list(found))
     for r in a.results:
         imb = r.imbalance()
         c.print(describe(r))
@@ -52,8 +60,8 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             t.add_column(col, justify="left" if col == "member" else "right")
         for row in member_frame(r, len(a.flows)).itertuples(index=False):
             name = row.member + ("" if row.up else " (down)")
-            t.add_row(name, str(row.flows), str(row.packets), str(row.bytes),
-                      f"{100 * row.share:.1f}%")
+            t.add_row(*shown(name, str(row.flows), str(row.packets), str(row.bytes),
+                      f"{100 * row.share:.1f}%"))
         c.print(t)
         c.print(f"imbalance (bytes over the members that are up): max/mean {imb.max_mean:.2f}, "
                 f"CV {imb.cv:.2f}, Jain's index {imb.jain:.3f}")
@@ -81,7 +89,7 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
                 ht.add_column(col, justify="right" if col in ("sport", "dport", "bytes")
                               else "left")
             for row in hv.itertuples(index=False):
-                ht.add_row(*(str(v) for v in row))
+                ht.add_row(*shown(*(str(v) for v in row)))
             c.print(ht)
         if r.observed is not None:
             print_comparison(c, comparison_dict(a, r, top), r.policy.name)
@@ -91,16 +99,27 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             ot.add_column(col, justify="left" if col == "interface" else "right")
         total = max(int(a.observed["bytes"].sum()), 1)
         for row in a.observed.itertuples(index=False):
-            ot.add_row(row.interface, str(row.packets), str(row.bytes),
-                       f"{100 * row.bytes / total:.1f}%")
+            ot.add_row(*shown(row.interface, str(row.packets), str(row.bytes),
+                       f"{100 * row.bytes / total:.1f}%"))
         c.print(ot)
     caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
     for line in defaults + a.assumptions + caveats:
-        c.print(f"note: {line}")
+        c.print(f"note: {visible(line)}")
 
 
 def _time(ns: int) -> str:
     return str(pd.Timestamp(int(ns), unit="ns", tz="UTC").strftime("%H:%M:%S.%f")[:-3])
+
+
+def print_findings(c: Console, found: list[dict]) -> None:
+    """The findings of a post-mortem (:mod:`.findings`), the costly ones first."""
+    if not found:
+        return
+    c.print("findings:")
+    for f in found:
+        c.print(f"  {f['severity']}: {f['title']}")
+        c.print(f"    {f['text']}")
+    c.print("")
 
 
 def print_comparison(c: Console, d: dict, policy: str) -> None:
@@ -116,11 +135,12 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
         pred = ([str(m["predicted_packets"]), str(m["predicted_bytes"]),
                  f"{100 * m['predicted_share']:.1f}%"] if m["direction"] == "transmit"
                 else ["", "", ""])
-        t.add_row(m["member"], m["direction"], str(m["observed_packets"]),
-                  str(m["observed_bytes"]), f"{100 * m['observed_share']:.1f}%", *pred)
+        t.add_row(*shown(m["member"], m["direction"], str(m["observed_packets"]),
+                  str(m["observed_bytes"]), f"{100 * m['observed_share']:.1f}%", *pred))
     c.print(t)
-    c.print("captured: " + "; ".join(f"{m} {_time(s['first_ns'])} to {_time(s['last_ns'])} UTC "
-                                     f"({s['frames']} frames)" for m, s in d["spans"].items()))
+    c.print("captured: " + "; ".join(f"{visible(m)} {_time(s['first_ns'])} to "
+                                     f"{_time(s['last_ns'])} UTC ({s['frames']} frames)"
+                                     for m, s in d["spans"].items()))
     frames = d["agreement"].get("frames")
     c.print(f"agreement with {policy}: {100 * d['agreement']['flows']:.2f}% of "
             f"{d['flows_judged']} flows, {100 * d['agreement']['bytes']:.2f}% of "
@@ -148,7 +168,7 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
             if key == "moved":
                 cells.append(" then ".join(f"{m['member']} {_time(m['first_ns'])}-"
                                            f"{_time(m['last_ns'])}" for m in row["members"]))
-            ft.add_row(*cells)
+            ft.add_row(*shown(*cells))
         c.print(ft)
 
 
@@ -166,12 +186,12 @@ def print_compare(df: pd.DataFrame, title: str, notes: list[str]) -> None:
                 cells.append("" if np.isnan(v) else f"{v:.3f}")
             else:
                 cells.append(str(v))
-        t.add_row(*cells)
+        t.add_row(*shown(*cells))
     c.print(t)
     c.print("max_mean: busiest member / mean member by bytes (1.00 is even); for keyed "
             "policies the average over random keys, worst_key_max_mean the worst")
     for line in notes:
-        c.print(f"note: {line}")
+        c.print(f"note: {visible(line)}")
 
 
 def print_policies(policies: list[Policy]) -> None:
@@ -180,7 +200,7 @@ def print_policies(policies: list[Policy]) -> None:
     for col in ("policy", "accuracy", "description"):
         t.add_column(col)
     for p in policies:
-        t.add_row(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary)
+        t.add_row(*shown(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary))
     c.print(t)
 
 
@@ -202,10 +222,10 @@ def print_flows(result: FlowResult, top: int, stream: TextIO | None = None) -> N
         proto = protocol_name(row.proto, row.ip_version) or (
             f"0x{row.ethertype:04x}" if row.ethertype else "802.3")
         has_ports = row.sport or row.dport
-        table.add_row(src, str(row.sport) if has_ports else "", dst,
+        table.add_row(*shown(src, str(row.sport) if has_ports else "", dst,
                       str(row.dport) if has_ports else "", proto,
                       "" if pd.isna(row.vlan) else str(row.vlan), f"{row.packets}",
-                      f"{row.bytes}", f"{100 * row.bytes / total_bytes:.1f}%", row.interfaces)
+                      f"{row.bytes}", f"{100 * row.bytes / total_bytes:.1f}%", row.interfaces))
     c.print(table)
     if result.undecoded:
         c.print(f"{result.undecoded} packets had no decodable link-layer header and are not "
