@@ -193,3 +193,25 @@ def no_data(ax: Any, text: str = "no data") -> None:
             color="#777777")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def legend_columns(labels: list[str], width_chars: int = 140) -> int:
+    """How many legend columns fit a figure of the standard width for these labels."""
+    if not labels:
+        return 1
+    return max(1, min(len(labels), width_chars // (max(len(t) for t in labels) + 6)))
+
+
+def member_ticks(ax: Any, positions: list[float], labels: list[str], axis: str = "x",
+                 room_chars: int = 36) -> None:
+    """Member names on an axis; slanted when they would not fit side by side."""
+    if axis == "y":
+        ax.set_yticks(positions, labels)
+        return
+    crowded = bool(labels) and max(len(t) for t in labels) * len(labels) > room_chars
+    ax.set_xticks(positions, labels)
+    if crowded:
+        ax.tick_params(axis="x", labelrotation=30)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+            tick.set_rotation_mode("anchor")

@@ -80,8 +80,9 @@ def draw_policies(summary: Mapping[str, Any], palette: _style.Palette) -> Figure
                Patch(facecolor=OTHER_COLOR),
                Line2D([], [], color=IDEAL_COLOR, linestyle="--")]
     texts = ["current policy", "inferred from the captures (hatched)", "other policies",
-             f"perfect balance (share 1/n = {_style.format_share(1.0 / n)}, Jain 1)"]
-    _style.legend(fig, handles, texts, loc="outside lower center", ncols=4)
+             f"perfect balance (1/n = {_style.format_share(1.0 / n)}; Jain 1)"]
+    _style.legend(fig, handles, texts, loc="outside lower center",
+                  ncols=_style.legend_columns(texts))
     fig.suptitle(f"How evenly each hash policy would spread these flows over {n} members")
     return fig
 

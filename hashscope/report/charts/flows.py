@@ -30,7 +30,7 @@ def draw_flow_timeline(summary: Mapping[str, Any], palette: _style.Palette) -> F
     origin = min([*starts, *([origin] if origin is not None else [])], default=0)
     span = max([*ends, *starts, origin]) - origin or 1
     unit, per_unit = _style.time_unit(span)
-    minimum = span / per_unit * 0.004
+    minimum = span / per_unit * 0.008
 
     fig = _style.figure(height=min(max(_style.HEIGHT, 1.9 + 0.27 * len(flows)), 12.0))
     ax = fig.add_subplot()
@@ -42,7 +42,7 @@ def draw_flow_timeline(summary: Mapping[str, Any], palette: _style.Palette) -> F
         last = flow.get("last_ns") if isinstance(flow.get("last_ns"), int) else first
         left = (first - origin) / per_unit
         width = max((last - first) / per_unit, minimum)
-        seen = [s for s in str(flow.get("observed") or "").split(",") if s]
+        seen = list(dict.fromkeys(s for s in str(flow.get("observed") or "").split(",") if s))
         members = seen or ([str(flow["predicted"])] if flow.get("predicted") else [])
         disagrees = flow.get("agrees") is False
         height = 0.72 / max(1, len(members))
@@ -85,7 +85,7 @@ def draw_flow_timeline(summary: Mapping[str, Any], palette: _style.Palette) -> F
         labels.append("flow moved between members")
     if handles:
         _style.legend(fig, handles, labels, loc="outside lower center",
-                      ncols=min(len(handles), 6))
+                      ncols=_style.legend_columns(labels))
     total = len(summary["heaviest_flows"])
     title = f"The {len(flows)} heaviest flows over time, coloured by member"
     if total > len(flows):
@@ -112,12 +112,12 @@ def _right_label(flow: Mapping[str, Any], palette: _style.Palette, members: list
                  disagrees: bool) -> str:
     size = flow.get("bytes")
     text = _style.format_bytes(size) if isinstance(size, int | float) else "?"
-    text += "  " + (", ".join(palette.label(m) for m in members) if members else "no member")
+    text += "  " + ("+".join(palette.label(m) for m in members) if members else "no member")
     if disagrees and flow.get("predicted"):
-        text += f" (predicted {palette.label(flow['predicted'])})"
+        text += f" ≠ pred. {palette.label(flow['predicted'])}"
     if flow.get("moved") is True:
         text += ", moved"
-    return _style.label(text, 64)
+    return _style.label(text, 52)
 
 
 def draw_flow_sizes(summary: Mapping[str, Any], palette: _style.Palette) -> Figure:

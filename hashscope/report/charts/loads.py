@@ -53,9 +53,7 @@ def draw_member_bytes(summary: Mapping[str, Any], palette: _style.Palette) -> Fi
                           hatch=PREDICTED_HATCH if kind == "predicted" else None)
             ax.bar_label(bars, labels=[_style.format_bytes(v) for v in heights], padding=3,
                          fontsize=7, color="#333333", rotation=90)
-        ax.set_xticks(range(len(names)), [palette.label(n) for n in names],
-                      rotation=30 if len(names) > 4 else 0,
-                      ha="right" if len(names) > 4 else "center")
+        _style.member_ticks(ax, list(range(len(names))), [palette.label(n) for n in names])
         ax.yaxis.set_major_formatter(_style.BYTES)
         ax.set_ylabel("bytes")
         ax.set_ylim(0, max([v for v in predicted + observed if v is not None] + [1]) * 1.3)
@@ -69,7 +67,8 @@ def draw_member_bytes(summary: Mapping[str, Any], palette: _style.Palette) -> Fi
         handles.append(Patch(facecolor="#888888", edgecolor="#888888"))
         labels.append("observed (member captures)")
     if handles:
-        _style.legend(fig, handles, labels, loc="outside lower center", ncols=len(handles))
+        _style.legend(fig, handles, labels, loc="outside lower center",
+                      ncols=_style.legend_columns(labels))
     fig.suptitle("Bytes per member: predicted vs observed")
     return fig
 

@@ -39,7 +39,10 @@ def draw_matrix(summary: Mapping[str, Any], palette: _style.Palette) -> Figure:
         if size <= 20:
             for r, row in enumerate(cells):
                 for c, value in enumerate(row):
-                    ax.text(c + 0.5, r + 0.5, fmt(value), ha="center", va="center",
+                    text = fmt(value)
+                    if size > 4:  # narrow cells: the unit under the number
+                        text = text.replace(" ", "\n")
+                    ax.text(c + 0.5, r + 0.5, text, ha="center", va="center",
                             fontsize=fontsize,
                             color="white" if value > top * 0.55 else "#222222")
         for i in range(size):
@@ -49,8 +52,7 @@ def draw_matrix(summary: Mapping[str, Any], palette: _style.Palette) -> Figure:
         ax.set_ylim(size, 0)
         ax.set_aspect("equal")
         ax.grid(False)
-        ax.set_xticks([i + 0.5 for i in range(size)], shown,
-                      rotation=30 if size > 4 else 0, ha="right" if size > 4 else "center")
+        _style.member_ticks(ax, [i + 0.5 for i in range(size)], shown, room_chars=30)
         ax.set_yticks([i + 0.5 for i in range(size)], shown)
         ax.tick_params(length=0)
         for spine in ax.spines.values():

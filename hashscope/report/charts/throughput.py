@@ -95,7 +95,8 @@ def draw_throughput(summary: Mapping[str, Any], palette: _style.Palette) -> Figu
         handles.append(Line2D([], [], color=LINK_COLOR, linestyle="-.", linewidth=1.0))
         labels.append(f"link speed {_style.format_bps(link)}")
     if handles:
-        _style.legend(fig, handles, labels, loc="outside lower center", ncols=len(handles))
+        _style.legend(fig, handles, labels, loc="outside lower center",
+                      ncols=_style.legend_columns(labels))
     title = "Throughput per member over time"
     if hidden:
         title += f" (first {MAX_MEMBERS} members; {hidden} more not drawn)"
