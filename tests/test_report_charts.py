@@ -66,7 +66,8 @@ def charts() -> list[Chart]:
 
 @pytest.fixture(scope="module")
 def hostile() -> list[Chart]:
-    summary = renamed(example(), HOSTILE)
+    # Only the charts that show member names or addresses (a faster render).
+    summary = only(renamed(example(), HOSTILE), "loads", "timeline", "heaviest_flows", "matrix")
     summary["heaviest_flows"][0]["src"] = "10.0.0.1\x1b[2J"
     summary["heaviest_flows"][0]["observed"] = f"{HOSTILE['ens1f0']},{HOSTILE['ens1f2']}"
     return render_charts(summary)
@@ -128,7 +129,7 @@ def test_writes_files(tmp_path: pathlib.Path) -> None:
 
 
 def test_hostile_names(hostile: list[Chart]) -> None:
-    assert [c.id for c in hostile] == [chart_id for chart_id, _ in CHARTS]
+    assert [c.id for c in hostile] == ["member-bytes", "throughput", "flow-timeline", "matrix"]
     svgs = {c.id: c.svg.decode("utf-8") for c in hostile}
     everything = "".join(svgs.values())
     assert "\u202e" not in everything and "\x1b" not in everything

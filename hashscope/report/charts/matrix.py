@@ -50,7 +50,6 @@ def draw_matrix(summary: Mapping[str, Any], palette: _style.Palette) -> Figure:
                                    linewidth=1.2))
         ax.set_xlim(0, size)
         ax.set_ylim(size, 0)
-        ax.set_aspect("equal")
         ax.grid(False)
         _style.member_ticks(ax, [i + 0.5 for i in range(size)], shown, room_chars=30)
         ax.set_yticks([i + 0.5 for i in range(size)], shown)
