@@ -77,6 +77,8 @@ def save(fig: Figure) -> tuple[bytes, bytes]:
     """The figure as PNG and SVG bytes, without dates or versions in the metadata."""
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+    # The layout made for the PNG holds for the SVG (same size and dpi): not made twice.
+    fig.set_layout_engine("none")
     svg = io.BytesIO()
     fig.savefig(svg, format="svg", dpi=DPI, metadata={"Date": None, "Creator": None})
     return png.getvalue(), svg.getvalue()
