@@ -91,9 +91,11 @@ def report(output: Path | None = None, **options) -> None:
 
     pm, bps, defaults = _post_mortem(options, timeline=True)
     paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]
-    out = output if output is not None else Path("reports") / _name(paths)
+    name = _name(paths)
+    out = output if output is not None else Path("reports") / name
     found = findings(pm)
-    doc = summary(pm, found, inputs=paths, title=f"post-mortem: {', '.join(paths)}",
+    files = f"{len(paths)} captures" if len(paths) > 1 else "1 capture"
+    doc = summary(pm, found, inputs=paths, title=f"post-mortem: {name} ({files})",
                   notes=defaults + pm.analysis.assumptions, top=max(options["top"], 20))
     files = write_report(doc, out)
     c = console()

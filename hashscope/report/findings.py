@@ -57,6 +57,9 @@ def sent_flows(pm: PostMortem) -> pd.DataFrame:
 
 
 def _pct(x: float) -> str:
+    """A share as a reader says it: 58%, 99.9% (not 100% unless it is), 0.25%."""
+    if 0.99 < x < 1:
+        return f"{min(100 * x, 99.9):.1f}%"
     return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.2f}%"
 
 
@@ -289,6 +292,11 @@ def inferred(pm: PostMortem) -> Finding | None:
 def data_quality(pm: PostMortem) -> list[Finding]:
     a, r = pm.analysis, pm.current
     out = []
+    if not a.packets:
+        out.append(Finding("data-quality-empty", "warning", "The captures hold no frames",
+                           "Nothing to analyze: the files are valid but empty (a capture "
+                           "filter that matched nothing, or the wrong interface).", {},
+                           ("data-quality",)))
     if a.on_members is not None:
         barely = overlap_warning(member_spans(a.on_members, pm.setup.members.names))
         if barely:

@@ -459,6 +459,9 @@ class _Page:
         inf = self.s.get("inference")
         if inf is None:
             body = _absent("No inference in this report.")
+        elif isinstance(inf, dict) and inf and all(isinstance(v, dict) for v in inf.values()):
+            body = "".join(f"<h3>{_t(str(side).capitalize())}</h3>"
+                           + self.generic(v, f"inference-{side}") for side, v in inf.items())
         elif isinstance(inf, dict):
             body = self.generic(inf, "inference")
         else:

@@ -7,7 +7,7 @@ from rich.table import Table
 from hashscope.analysis.candidates import Candidate
 from hashscope.analysis.infer import Inference
 
-from .terminal import console, shown
+from .terminal import cells, console
 from .text import visible
 
 
@@ -64,7 +64,7 @@ def print_inference(inf: Inference) -> None:
     for cand in inf.candidates:
         ev = cand.evaluation
         label = cand.label() + (f" (+{len(cand.also)} equivalent)" if cand.also else "")
-        t.add_row(*shown(label, ",".join(cand.links), f"{ev.by_flows:.1%}", f"{ev.by_bytes:.1%}",
+        t.add_row(*cells(label, ",".join(cand.links), f"{ev.by_flows:.1%}", f"{ev.by_bytes:.1%}",
                   f"{ev.chance:.2g}", str(cand.deciding_flows)))
     c.print(t)
     for line in obs.notes:

@@ -14,7 +14,6 @@ from hashscope.analysis.odds import curve, streams_for, uniform_shares
 from hashscope.analysis.postmortem import PostMortem
 
 from .findings import Finding, _spread, findings, sent_flows
-from .inference import inference_dict
 from .summary import comparison_dict, describe
 from .text import protocol_name
 
@@ -25,6 +24,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 SIGNIFICANT = 0.01  #: a flow or member "counts" from this share of the bytes on
 CDF_POINTS = 200  #: points of the flow-size distribution
+INFER_ROWS = 12  #: infer's candidates shown
 
 
 def _members(pm: PostMortem) -> list[dict]:
@@ -159,6 +159,27 @@ def _flow_sizes(flows: pd.DataFrame) -> dict:
                           if k <= len(size) or k == 1}}
 
 
+def _short(text: str | None, limit: int = 160) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _inference(inf) -> dict:
+    """One direction of ``infer``'s answer, for a reader: the verdict, and the candidates
+    as rows (the full answer is ``hashscope infer --format json``)."""
+    best = inf.best if inf.explained else None
+    return {
+        "explained": inf.explained, "reason": inf.reason,
+        "approximate": inf.approximate,
+        "direction_from": inf.observations.direction_source,
+        "reproduce_with": " ".join(best.args()) if best is not None else None,
+        "candidates": [{"candidate": c.label(), "links": ",".join(c.links),
+                        "agreement_flows": c.evaluation.by_flows,
+                        "agreement_bytes": c.evaluation.by_bytes,
+                        "chance": c.evaluation.chance, "deciding_flows": c.deciding_flows,
+                        "equivalent": len(c.also), "note": _short(c.note)}
+                       for c in inf.candidates[:INFER_ROWS]]}
+
+
 def _data_quality(pm: PostMortem) -> dict:
     a, r = pm.analysis, pm.current
     return {"duplicates": a.duplicates, "snapped_frames": a.snapped,
@@ -175,7 +196,7 @@ def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[
     a, r = pm.analysis, pm.current
     found = findings(pm) if found is None else found
     flows = sent_flows(pm)
-    inference = {i.direction: inference_dict(i) for i in pm.inferences} or None
+    inference = {i.direction: _inference(i) for i in pm.inferences} or None
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"hashscope {installed_version('hashscope')}",

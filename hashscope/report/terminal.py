@@ -29,9 +29,9 @@ FLOWS_WIDTH = 160  #: columns of a flow table written anywhere but a terminal
 REPORT_WIDTH = 120  #: columns of analyze, compare and policies anywhere but a terminal
 
 
-def shown(*cells) -> list[str]:
+def cells(*values) -> list[str]:
     """Table cells as text a terminal shows safely (:func:`visible`)."""
-    return [visible(str(c)) for c in cells]
+    return [visible(str(v)) for v in values]
 
 
 def console(stream: TextIO | None = None, width: int = REPORT_WIDTH) -> Console:
@@ -60,7 +60,7 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             t.add_column(col, justify="left" if col == "member" else "right")
         for row in member_frame(r, len(a.flows)).itertuples(index=False):
             name = row.member + ("" if row.up else " (down)")
-            t.add_row(*shown(name, str(row.flows), str(row.packets), str(row.bytes),
+            t.add_row(*cells(name, str(row.flows), str(row.packets), str(row.bytes),
                       f"{100 * row.share:.1f}%"))
         c.print(t)
         c.print(f"imbalance (bytes over the members that are up): max/mean {imb.max_mean:.2f}, "
@@ -89,7 +89,7 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
                 ht.add_column(col, justify="right" if col in ("sport", "dport", "bytes")
                               else "left")
             for row in hv.itertuples(index=False):
-                ht.add_row(*shown(*(str(v) for v in row)))
+                ht.add_row(*cells(*(str(v) for v in row)))
             c.print(ht)
         if r.observed is not None:
             print_comparison(c, comparison_dict(a, r, top), r.policy.name)
@@ -99,7 +99,7 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             ot.add_column(col, justify="left" if col == "interface" else "right")
         total = max(int(a.observed["bytes"].sum()), 1)
         for row in a.observed.itertuples(index=False):
-            ot.add_row(*shown(row.interface, str(row.packets), str(row.bytes),
+            ot.add_row(*cells(row.interface, str(row.packets), str(row.bytes),
                        f"{100 * row.bytes / total:.1f}%"))
         c.print(ot)
     caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
@@ -135,7 +135,7 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
         pred = ([str(m["predicted_packets"]), str(m["predicted_bytes"]),
                  f"{100 * m['predicted_share']:.1f}%"] if m["direction"] == "transmit"
                 else ["", "", ""])
-        t.add_row(*shown(m["member"], m["direction"], str(m["observed_packets"]),
+        t.add_row(*cells(m["member"], m["direction"], str(m["observed_packets"]),
                   str(m["observed_bytes"]), f"{100 * m['observed_share']:.1f}%", *pred))
     c.print(t)
     c.print("captured: " + "; ".join(f"{visible(m)} {_time(s['first_ns'])} to "
@@ -163,12 +163,12 @@ def print_comparison(c: Console, d: dict, policy: str) -> None:
         if key == "moved":
             ft.add_column("when (UTC)")
         for row in d[key]:
-            cells = [str(row[col]) for col in ("src", "sport", "dst", "dport", "proto",
+            values = [str(row[col]) for col in ("src", "sport", "dst", "dport", "proto",
                                                "bytes", "predicted", "observed")]
             if key == "moved":
-                cells.append(" then ".join(f"{m['member']} {_time(m['first_ns'])}-"
+                values.append(" then ".join(f"{m['member']} {_time(m['first_ns'])}-"
                                            f"{_time(m['last_ns'])}" for m in row["members"]))
-            ft.add_row(*shown(*cells))
+            ft.add_row(*cells(*values))
         c.print(ft)
 
 
@@ -178,15 +178,15 @@ def print_compare(df: pd.DataFrame, title: str, notes: list[str]) -> None:
     for col in df.columns:
         t.add_column(col, justify="left" if col in ("policy", "accuracy") else "right")
     for row in df.itertuples(index=False):
-        cells = []
+        values = []
         for col, v in zip(df.columns, row, strict=True):
             if col == "best_aggregate_bps":
-                cells.append(format_rate(v))
+                values.append(format_rate(v))
             elif isinstance(v, float):
-                cells.append("" if np.isnan(v) else f"{v:.3f}")
+                values.append("" if np.isnan(v) else f"{v:.3f}")
             else:
-                cells.append(str(v))
-        t.add_row(*shown(*cells))
+                values.append(str(v))
+        t.add_row(*cells(*values))
     c.print(t)
     c.print("max_mean: busiest member / mean member by bytes (1.00 is even); for keyed "
             "policies the average over random keys, worst_key_max_mean the worst")
@@ -200,7 +200,7 @@ def print_policies(policies: list[Policy]) -> None:
     for col in ("policy", "accuracy", "description"):
         t.add_column(col)
     for p in policies:
-        t.add_row(*shown(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary))
+        t.add_row(*cells(p.name, p.accuracy + (", random key" if p.keyed else ""), p.summary))
     c.print(t)
 
 
@@ -222,7 +222,7 @@ def print_flows(result: FlowResult, top: int, stream: TextIO | None = None) -> N
         proto = protocol_name(row.proto, row.ip_version) or (
             f"0x{row.ethertype:04x}" if row.ethertype else "802.3")
         has_ports = row.sport or row.dport
-        table.add_row(*shown(src, str(row.sport) if has_ports else "", dst,
+        table.add_row(*cells(src, str(row.sport) if has_ports else "", dst,
                       str(row.dport) if has_ports else "", proto,
                       "" if pd.isna(row.vlan) else str(row.vlan), f"{row.packets}",
                       f"{row.bytes}", f"{100 * row.bytes / total_bytes:.1f}%", row.interfaces))

@@ -13,11 +13,12 @@ def protocol_name(proto: int, ip_version: int) -> str:
     return PROTOCOL_NAMES.get(proto, str(proto))
 
 
-# C0 and C1 controls, DEL, and the bidirectional formatting characters (which reorder what
-# follows them on screen: U+202E makes "gpj.exe" of "exe.jpg").
+# C0 and C1 controls, DEL, the line and paragraph separators, and the bidirectional
+# formatting characters (which reorder what follows them on screen: U+202E makes "gpj.exe"
+# of "exe.jpg").
 _INVISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _INVISIBLE.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200B, 0x200C, 0x200D, 0x200E,
-                                              0x200F, *range(0x202A, 0x202F),
+                                              0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
                                               *range(0x2066, 0x206A), 0xFEFF)})
 
 

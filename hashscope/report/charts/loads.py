@@ -36,6 +36,10 @@ def draw_member_bytes(summary: Mapping[str, Any], palette: _style.Palette) -> Fi
         if not names or not (has_predicted or has_observed):
             _style.no_data(ax, "no bytes known in this direction")
             continue
+        if not any(v for v in predicted + observed if v):
+            _style.no_data(ax, f"no frames {'sent' if direction == 'transmit' else 'received'}"
+                               " on the members")
+            continue
         width = 0.4 if has_predicted and has_observed else 0.7
         offsets = {"predicted": -width / 2 if has_observed else 0.0,
                    "observed": width / 2 if has_predicted else 0.0}
