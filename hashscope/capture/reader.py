@@ -8,6 +8,16 @@ the middle of a record is read up to the cut, with a warning.
 Every record gets its direction (pcapng ``epb_flags``, else a Linux cooked header's packet
 type), and the frames of a Linux cooked v2 capture of "any" the interface their header
 names by its Linux index (:mod:`hashscope.capture.cooked`), batch by batch.
+
+Besides the records, what a report on the capture itself needs (see the attributes of
+:class:`CaptureReader`): how many frames of each interface the snapshot length cut
+(:attr:`~CaptureReader.snapped`), the pcapng Interface Statistics Blocks' counters
+(``interface_stats``), and the text the capture carries: interface descriptions and
+comments, and each section's comments, hardware, OS and application (``descriptions``,
+``interface_comments``, ``sections``). That text is the capture's, not to be trusted:
+decoded with replacement characters and bounded (:data:`pcapng.MAX_TEXT` characters a
+string, :data:`pcapng.MAX_COMMENTS` comments and :data:`pcapng.MAX_SECTIONS` sections a
+file), to be escaped by whatever writes it out.
 """
 
 from __future__ import annotations
@@ -49,6 +59,17 @@ class CaptureReader:
     ``ifindex`` names Linux interface indices ({3: "eth0"}) for the frames of Linux cooked
     v2 captures of "any", as an :class:`IfindexNames` among the paths does too; an index
     without a name is the interface ``ifindex3``.
+
+    Filled in as the files are read (by :meth:`batches`, whoever consumes them):
+
+    - :attr:`snapped` / :attr:`snapped_by_index`: frames shorter than on the wire;
+    - ``interface_stats``: {interface name: {"ifrecv", "ifdrop", "filteraccept", "osdrop",
+      "usrdeliv": int}}, the counters of each interface's last Interface Statistics Block
+      (only those it has; an interface without a well-formed ISB is absent). Malformed ISBs
+      are skipped, with one warning a file;
+    - ``descriptions``: {interface name: its pcapng ``if_description``} (absent: none);
+    - ``interface_comments``: {interface name: its IDB's ``opt_comment`` s};
+    - ``sections``: a :class:`pcapng.SectionText` for each pcapng section header read.
     """
 
     def __init__(
@@ -78,6 +99,27 @@ class CaptureReader:
         self._on_warning = on_warning
         self._on_progress = on_progress
         self._buffer_size = buffer_size
+        self._snapped = np.zeros(0, np.int64)
+        self.interface_stats: dict[str, dict[str, int]] = {}
+        self.descriptions: dict[str, str] = {}
+        self.interface_comments: dict[str, tuple[str, ...]] = {}
+        self.sections: list[pcapng.SectionText] = []
+        self._comments_left = 0  # the current file's: how many more comments are kept
+
+    @property
+    def snapped_by_index(self) -> np.ndarray:
+        """int64, per registry index: how many of the interface's frames read so far the
+        snapshot length cut (captured length below the original length)."""
+        counts = np.zeros(len(self.registry.interfaces), np.int64)
+        counts[: len(self._snapped)] += self._snapped[: len(counts)]
+        return counts
+
+    @property
+    def snapped(self) -> dict[str, int]:
+        """{interface name: how many of its frames read so far were cut by the snapshot
+        length}, for every interface of the registry (0: none cut); interfaces of one name
+        and different link types are added up."""
+        return snapped_by_name(self.registry, self.snapped_by_index)
 
     def total_size(self) -> int | None:
         """Bytes on disk of all inputs, or None if any size is unknown (stdin)."""
@@ -154,6 +196,13 @@ class CaptureReader:
         batch = RecordBatch(data, *(a[:n] for a in outs))
         if self._cooked or self._pending:
             self._read_cooked(batch)
+        cut = batch.caplen < batch.wirelen
+        if cut.any():
+            counts = np.bincount(batch.iface[cut], minlength=len(self.registry.interfaces))
+            if len(counts) > len(self._snapped):
+                self._snapped = np.concatenate(
+                    [self._snapped, np.zeros(len(counts) - len(self._snapped), np.int64)])
+            self._snapped[: len(counts)] += counts
         return batch
 
     def _read_cooked(self, batch: RecordBatch) -> None:
@@ -259,51 +308,86 @@ class CaptureReader:
         decodable = False
         unsupported_at: int | None = None
         arrays = pcapng.Section(False).arrays()
+        isb_bad = np.array([0, -1], np.int64)  # malformed ISBs: how many, the first's pos
+        first_bad: int | None = None
+        self._comments_left = pcapng.MAX_COMMENTS
+        sections = 0
         pos = 0
-        while True:
-            if section is not None:
-                outs = empty_outputs(BATCH_RECORDS)
-                n, pos, status = pcapng.walk_pcapng(buf.data, pos, buf.end, section.big_endian,
-                                                    *arrays, len(section.ifaces), *outs)
-                if n:
-                    yield self._batch(buf.data, outs, n)
-                if status == OUT_FULL:
+        closed = False
+        try:
+            while True:
+                if section is not None:
+                    outs = empty_outputs(BATCH_RECORDS)
+                    n, pos, status = pcapng.walk_pcapng(
+                        buf.data, pos, buf.end, section.big_endian, *arrays,
+                        len(section.ifaces), isb_bad, *outs)
+                    if isb_bad[1] >= 0:
+                        first_bad = buf.base + int(isb_bad[1]) if first_bad is None \
+                            else first_bad
+                        isb_bad[1] = -1
+                    if n:
+                        yield self._batch(buf.data, outs, n)
+                    if status == OUT_FULL:
+                        continue
+                    self._check_block_status(path, buf, pos, status, section)
+                else:
+                    status = NEED_PYTHON
+                if status == NEED_PYTHON:
+                    block = self._whole_block(path, buf, pos, section)
+                    if block is None:
+                        if not decodable:
+                            self._check_decodable(path, unsupported_at)
+                        return
+                    kind, pos, length = block
+                    data = bytes(buf.data[pos : pos + length])
+                    if kind == pcapng.SHB:
+                        big, _ = pcapng.parse_shb(data)
+                        self._end_section(section)
+                        section = pcapng.Section(big)
+                        if sections < pcapng.MAX_SECTIONS:
+                            text = pcapng.parse_shb_text(data, big, path, self._comments_left)
+                            self._comments_left -= len(text.comments)
+                            self.sections.append(text)
+                        sections += 1
+                    elif section is None:
+                        raise CaptureError(path, buf.base + pos, "pcapng file does not start "
+                                                                 "with a section header block")
+                    elif not self._add_idb(path, buf.base + pos, data, section):
+                        unsupported_at = buf.base + pos if unsupported_at is None \
+                            else unsupported_at
+                    else:
+                        decodable = True
+                    arrays = section.arrays()
+                    pos += length
                     continue
-                self._check_block_status(path, buf, pos, status, section)
-            else:
-                status = NEED_PYTHON
-            if status == NEED_PYTHON:
-                block = self._whole_block(path, buf, pos, section)
-                if block is None:
+                # EXHAUSTED
+                if buf.eof:
+                    if pos < buf.end:
+                        hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
+                        self._cut_off(path, buf, pos, hdr[1] if hdr else None)
                     if not decodable:
                         self._check_decodable(path, unsupported_at)
                     return
-                kind, pos, length = block
-                data = bytes(buf.data[pos : pos + length])
-                if kind == pcapng.SHB:
-                    big, _ = pcapng.parse_shb(data)
-                    section = pcapng.Section(big)
-                elif section is None:
-                    raise CaptureError(path, buf.base + pos, "pcapng file does not start "
-                                                             "with a section header block")
-                elif not self._add_idb(path, buf.base + pos, data, section):
-                    unsupported_at = buf.base + pos if unsupported_at is None else unsupported_at
-                else:
-                    decodable = True
-                arrays = section.arrays()
-                pos += length
-                continue
-            # EXHAUSTED
-            if buf.eof:
-                if pos < buf.end:
-                    hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
-                    self._cut_off(path, buf, pos, hdr[1] if hdr else None)
-                if not decodable:
-                    self._check_decodable(path, unsupported_at)
-                return
-            hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
-            buf.fill(pos, hdr[1] if hdr else 0)
-            pos = 0
+                hdr = pcapng.block_header(buf.data, pos, buf.end, section.big_endian)
+                buf.fill(pos, hdr[1] if hdr else 0)
+                pos = 0
+        except GeneratorExit:  # the consumer stopped early: nothing to say about the rest
+            closed = True
+            raise
+        finally:
+            self._end_section(section)
+            if isb_bad[0] and not closed:
+                many = int(isb_bad[0])
+                self.warn(path, first_bad,
+                          f"{many} malformed interface statistics block{'s' if many > 1 else ''}"
+                          " (too short, naming an interface the section does not describe, or"
+                          " with an option running past the block or a counter not 8 bytes"
+                          " long) skipped")
+
+    def _end_section(self, section: pcapng.Section | None) -> None:
+        """Keep the ISB counters of a section read (later sections' are later ISBs)."""
+        if section is not None:
+            self.interface_stats.update(section.statistics())
 
     def _check_block_status(self, path, buf, pos, status, section) -> None:
         at = buf.base + pos
@@ -359,9 +443,15 @@ class CaptureReader:
 
     def _add_idb(self, path: str, at: int, data: bytes, section: pcapng.Section) -> bool:
         """Register an IDB's interface; False if its link type cannot be decoded."""
-        d = pcapng.parse_idb(data, section.big_endian)
+        d = pcapng.parse_idb(data, section.big_endian, self._comments_left)
         local = len(section.ifaces)
         name = self.names.get(path) or d.name or f"{interface_name(path)}#{local}"
+        if d.description:
+            self.descriptions.setdefault(name, d.description)
+        if d.comments:
+            self._comments_left -= len(d.comments)
+            self.interface_comments[name] = self.interface_comments.get(name, ()) + d.comments
+        section.names.append(name)
         g = self._file_interface(path, at, Interface(name, d.linktype, d.snaplen, path,
                                                      d.description, d.raw_linktype),
                                  path in self.names or d.name not in ("", "any"))
@@ -369,3 +459,11 @@ class CaptureReader:
         section.snaplens.append(d.snaplen)
         section.timing.append(d.timing)
         return d.linktype in linktypes.SUPPORTED
+
+
+def snapped_by_name(registry: InterfaceRegistry, counts: np.ndarray) -> dict[str, int]:
+    """Per-registry-index counts as {interface name: count} (a name's link types added)."""
+    found: dict[str, int] = {}
+    for name, count in zip(registry.names(), counts.tolist(), strict=True):
+        found[name] = found.get(name, 0) + count
+    return found

@@ -17,7 +17,13 @@ import numpy as np
 
 from hashscope.capture.interfaces import Survey, survey
 from hashscope.capture.names import NamedCapture
-from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
+from hashscope.capture.pcapng import SectionText
+from hashscope.capture.reader import (
+    CaptureReader,
+    ProgressHandler,
+    WarningHandler,
+    snapped_by_name,
+)
 from hashscope.capture.records import InterfaceRegistry
 from hashscope.errors import CaptureWarning
 
@@ -78,6 +84,43 @@ class TimeOrderedReader:
     @property
     def warnings(self) -> list[CaptureWarning]:
         return [w for r in self.readers for w in r.warnings] + self._warnings
+
+    # what the streams' readers found about the captures (see CaptureReader), put together
+
+    @property
+    def snapped_by_index(self) -> np.ndarray:
+        counts = np.zeros(len(self.registry.interfaces), np.int64)
+        for r in self.readers:
+            counts += r.snapped_by_index
+        return counts
+
+    @property
+    def snapped(self) -> dict[str, int]:
+        return snapped_by_name(self.registry, self.snapped_by_index)
+
+    @property
+    def interface_stats(self) -> dict[str, dict[str, int]]:
+        return {k: v for r in self.readers for k, v in r.interface_stats.items()}
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for r in self.readers:
+            for k, v in r.descriptions.items():
+                found.setdefault(k, v)
+        return found
+
+    @property
+    def interface_comments(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, tuple[str, ...]] = {}
+        for r in self.readers:
+            for k, v in r.interface_comments.items():
+                found[k] = found.get(k, ()) + v
+        return found
+
+    @property
+    def sections(self) -> list[SectionText]:
+        return [s for r in self.readers for s in r.sections]
 
     def warn(self, path: str, offset: int | None, message: str) -> None:
         w = CaptureWarning(path, offset, message)
