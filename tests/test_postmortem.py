@@ -168,3 +168,17 @@ def test_summary_numbers_match_the_analysis():
     assert doc["heaviest_flows"][0]["sport"] == 50000
     assert doc["streams"]["current_streams"] == 4
     assert doc["streams"]["current_members_used"] == 2
+
+
+def test_transmit_balanced_receive_not_names_a_switch_model():
+    """two-links-backup.pcapng: a real capture on both members of a bond, both ways."""
+    local = hashscope.parse_local(["198.51.100.10", "198.51.101.10"])
+    paths = [str(ROOT / "captures" / "two-links-backup.pcapng")]
+    names = hashscope.read_flows(paths).flows["interfaces"].str.split(",").explode()
+    setup = hashscope.make_setup(links=",".join(sorted(set(names))))
+    pm = post_mortem(paths, hashscope.get_policy("layer3+4"), setup, local)
+    f = by_id(pm)["transmit-receive"]
+    assert f.numbers["transmit_max_mean"] <= 1.25 < 1.5 <= f.numbers["receive_max_mean"]
+    assert f.numbers["switch_model"].split(":")[0] in {"cisco", "aruba", "vmware", "hp-bl",
+                                                       "hp-gbe2c"}
+    assert "approximate" in f.text

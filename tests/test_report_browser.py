@@ -4,16 +4,21 @@ chromium-driver) driven by selenium. Nothing here downloads a browser or a drive
 from __future__ import annotations
 
 import base64
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from hashscope.report.html import render_html
+from hashscope.report.text import visible
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "reports" / "test-artifacts"
+IPERF = Path(__file__).resolve().parent.parent / "captures" / "scenarios" / "iperf3-P4-lacp"
 
 if not os.access(CHROMIUM, os.X_OK):
     pytest.skip(f"{CHROMIUM} is missing (Debian package chromium; tools/dev-setup installs it)",
@@ -24,6 +29,7 @@ if not os.access(CHROMEDRIVER, os.X_OK):
 webdriver = pytest.importorskip("selenium.webdriver",
                                 reason="selenium is missing (pip install -e '.[test]')")
 
+from hostile import write_hostile_pcapng  # noqa: E402
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -218,3 +224,57 @@ def test_page_reads_with_javascript_off(tmp_path, charts):
         assert all(w > 0 for _, w, _ in _images_loaded(d))
     finally:
         d.quit()
+
+
+def _report(tmp_path: Path, name: str, *args: str) -> tuple[Path, dict]:
+    """``hashscope report`` run for real (a subprocess): its folder and summary."""
+    out = tmp_path / name
+    proc = subprocess.run([sys.executable, "-m", "hashscope", "report", *args, "-o", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def _check_page(driver, out: Path, doc: dict) -> None:
+    driver.get_log("browser")
+    driver.get((out / "index.html").as_uri())
+    assert _severe(driver) == []
+    _no_alert(driver)
+    images = _images_loaded(driver)
+    assert len(images) == len(doc["charts"]) >= 3
+    assert all(complete and width > 0 for complete, width, _ in images), images
+    findings = driver.find_elements(By.CSS_SELECTOR, "#findings .finding")
+    assert [f.get_attribute("id") for f in findings] == [
+        f"finding-{f['id']}" for f in doc["findings"]]
+    assert _column(driver, "table-members", 0) == [
+        visible(m["name"]) for m in doc["members"]]
+
+
+def test_the_iperf3_post_mortem_in_the_browser(driver, tmp_path):
+    """The report of a real bond's member captures, as a user opens it."""
+    members = [str(IPERF / f"ens1f{i}.pcap") for i in range(4)]
+    out, doc = _report(tmp_path, "iperf3", *members, "--link-speed", "10G")
+    _check_page(driver, out, doc)
+    text = driver.execute_script("return document.body.innerText")
+    assert "2 pairs of consecutive source ports share a member" in text
+    _screenshot(driver, ARTIFACTS / "report-iperf3.png")
+
+
+def test_a_hostile_capture_stays_inert_and_readable_in_its_report(driver, tmp_path):
+    """A pcapng whose interface names, descriptions and comments are markup, mathtext and a
+    right-to-left override, through ``hashscope report`` and into the browser."""
+    cap = tmp_path / "hostile.pcapng"
+    write_hostile_pcapng(cap)
+    out, doc = _report(tmp_path, "hostile", str(cap))
+    _check_page(driver, out, doc)
+    assert driver.find_elements(By.CSS_SELECTOR, 'img[src="x"]') == []
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+    assert len(driver.find_elements(By.TAG_NAME, "script")) == 2
+    text = driver.execute_script("return document.body.innerText")
+    for literal in ("</script><img src=x onerror=alert(1)>", "$\\frac{1}{$", "_eth0",
+                    "eth\\u202e1", "<b>bold</b>"):
+        assert literal in text, literal
+    assert RLO not in text
+    svg = "".join((out / c["svg"]).read_text() for c in doc["charts"])
+    assert "_eth0" in svg and RLO not in svg and "<img" not in svg
+    _screenshot(driver, ARTIFACTS / "report-hostile-capture.png")

@@ -78,6 +78,17 @@ class Analysis:
     snapped: int = 0  #: frames cut by the snap length (captured shorter than on the wire)
     duplicates: int = 0  #: frames seen twice, counted once (member captures)
     interface_stats: dict = field(default_factory=dict)  #: pcapng ISB counters by interface
+    captures: CaptureText | None = None  #: what the files say about themselves
+
+
+@dataclass(frozen=True)
+class CaptureText:
+    """The text the capture files carry (not to be trusted: escape it for any output)."""
+
+    files: tuple[tuple[str, tuple[str, ...]], ...]  #: each file and its interfaces
+    sections: tuple  #: pcapng.SectionText of every section read
+    descriptions: dict  #: interface -> if_description
+    interface_comments: dict  #: interface -> its IDB's comments
 
 
 def _assigners(policy: Policy, setup: Setup, keys: int) -> tuple[list[Assigner], list[int]]:
@@ -238,7 +249,12 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     return Analysis(table.frame(names), packets, sent_packets, sent_bytes, observed, results,
                     assumptions, reader.warnings, on_members,
                     bins.timeline() if bins is not None else None,
-                    duplicates=frames.duplicates.dropped if frames else 0)
+                    snapped=sum(reader.snapped.values()),
+                    duplicates=frames.duplicates.dropped if frames else 0,
+                    interface_stats=dict(reader.interface_stats),
+                    captures=CaptureText(tuple((str(f.path), f.names) for f in peeked.peeks),
+                                         tuple(reader.sections), dict(reader.descriptions),
+                                         dict(reader.interface_comments)))
 
 
 def _paths(pairs: list, signatures: bool | None, pinned: Assigner | None = None

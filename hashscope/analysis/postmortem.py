@@ -44,14 +44,13 @@ def alternatives(policy: Policy, setup: Setup) -> list[Policy]:
 def post_mortem(paths: Sequence, policy: Policy, setup: Setup, local: LocalHost | None = None,
                 link_bps: float | None = None, keys: int = DEFAULT_KEYS,
                 on_warning: WarningHandler | None = None,
-                on_progress: ProgressHandler | None = None, on_start=None,
-                timeline: bool = True) -> PostMortem:
-    """Analyze the captures under ``policy`` and its alternatives (with ``timeline``, the
-    bytes over time); where the captures were taken on the members, also infer what
-    explains them."""
+                on_progress: ProgressHandler | None = None, on_start=None) -> PostMortem:
+    """Analyze the captures under ``policy`` (frame by frame: its bytes over time, and with
+    member captures its agreement frame by frame) and its alternatives; where the captures
+    were taken on the members, also infer what explains them."""
     policies = [policy, *alternatives(policy, setup)]
     a = analyze(paths, policies, setup, local, keys, on_warning=on_warning,
-                on_progress=on_progress, on_start=on_start, timeline=timeline)
+                on_progress=on_progress, on_start=on_start, timeline=True)
     pm = PostMortem(a, link_bps)
     if a.on_members is not None:
         pm.inferences = infer(paths, setup.members, local,

@@ -48,7 +48,7 @@ def analyze(
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
-    pm, bps, defaults = _post_mortem(locals(), timeline=False)
+    pm, bps, defaults = _post_mortem(locals())
     found = [f.as_dict() for f in findings(pm)]
     shown = replace(pm.analysis, results=pm.analysis.results[:1])  # the bond's policy
     if fmt is p.Report.json:
@@ -57,7 +57,7 @@ def analyze(
         print_analysis(shown, bps, top, defaults, found)
 
 
-def _post_mortem(options: dict, timeline: bool):
+def _post_mortem(options: dict):
     """The post-mortem the analyze options describe: (post-mortem, link bit/s, defaults)."""
     o = options
     paths = p.inputs(o["captures"], o["member"], o["ifindex"])
@@ -68,8 +68,7 @@ def _post_mortem(options: dict, timeline: bool):
                     o["rebalance_interval"], o["link_event"])
     chosen = get_policy(o["policy"])
     first_run.bond([chosen], setup, o["keys"])
-    pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps, o["keys"],
-                 timeline=timeline)
+    pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps, o["keys"])
     pm.analysis.assumptions += member_notes
     return pm, bps, p.defaults(links, o["mode"], o["kernel"], chosen.family)
 
@@ -89,7 +88,7 @@ def report(output: Path | None = None, **options) -> None:
     from hashscope.report.postmortem import summary
     from hashscope.report.write import write_report
 
-    pm, bps, defaults = _post_mortem(options, timeline=True)
+    pm, bps, defaults = _post_mortem(options)
     paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]
     name = _name(paths)
     out = output if output is not None else Path("reports") / name

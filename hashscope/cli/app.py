@@ -15,6 +15,7 @@ from importlib.metadata import version as installed_version
 import typer
 
 from hashscope.errors import HashscopeError, SetupError
+from hashscope.report.text import visible
 
 from . import analyze, assign, compare, flows, infer, policies
 from .params import option_name
@@ -52,7 +53,7 @@ for command in (flows.flows, version, analyze.analyze, analyze.report, compare.c
 
 
 def _fail(message: str, code: ExitCode) -> None:
-    typer.echo(f"hashscope: {message}", err=True)
+    typer.echo(f"hashscope: {visible(message)}", err=True)
     sys.exit(code)
 
 

@@ -15,6 +15,7 @@ from hashscope.capture.interfaces import interface_names
 from hashscope.capture.names import IfindexNames, NamedCapture
 from hashscope.errors import CaptureWarning, HashscopeError
 from hashscope.members import MAX_LINKS
+from hashscope.report.text import visible
 
 Captures = Annotated[list[str] | None, typer.Argument(
     help="Capture files (pcap, pcapng; gzip/bzip2/xz by content), or - for stdin.",
@@ -146,8 +147,8 @@ def defaults(links, mode, kernel, family: str | None) -> list[str]:
 
 
 def warn(w: CaptureWarning) -> None:
-    typer.echo(f"hashscope: warning: {w}", err=True)
+    typer.echo(f"hashscope: warning: {visible(str(w))}", err=True)
 
 
 def note(line: str) -> None:
-    typer.echo(f"hashscope: note: {line}", err=True)
+    typer.echo(f"hashscope: note: {visible(line)}", err=True)

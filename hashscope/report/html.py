@@ -508,10 +508,16 @@ class _Page:
         def text(v: object) -> Cell:
             return missing() if v is None else Cell(str(v), cls="text")
 
-        cells = [[text(c.get("path")), text(c.get("comment")), text(x.get("name")),
-                  text(x.get("description")), *(auto_cell(k, x.get(k)) for k in extra)]
+        about = [k for k in ("application", "os", "hardware")
+                 if any(c.get(k) is not None for c, _ in rows)]  # the files' own words
+        extra = [k for k in extra if k != "comment"]
+        cells = [[text(c.get("path")), text(c.get("comment")),
+                  *(text(c.get(k)) for k in about), text(x.get("name")),
+                  text(x.get("description")), text(x.get("comment")),
+                  *(auto_cell(k, x.get(k)) for k in extra)]
                  for c, x in rows]
-        head = ["file", "comment", "interface", "description", *map(_label, extra)]
+        head = ["file", "comment", *about, "interface", "description", "interface comment",
+                *map(_label, extra)]
         body = (table("table-captures", head, cells,
                       caption="the files read, and their interfaces as the files name them")
                 if rows else _absent("No captures."))

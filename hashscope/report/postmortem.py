@@ -180,6 +180,31 @@ def _inference(inf) -> dict:
                        for c in inf.candidates[:INFER_ROWS]]}
 
 
+def _joined(texts) -> str | None:
+    return " | ".join(texts) if texts else None
+
+
+def _captures(pm: PostMortem) -> list[dict]:
+    """Each file: its sections' text, and its interfaces with theirs and their counters."""
+    text, stats = pm.analysis.captures, pm.analysis.interface_stats
+    if text is None:
+        return []
+    out = []
+    for path, names in text.files:
+        secs = [s for s in text.sections if s.path == path]
+        first = secs[0] if secs else None
+        out.append({
+            "path": path, "comment": _joined([c for s in secs for c in s.comments]),
+            "hardware": first.hardware if first else None,
+            "os": first.os if first else None,
+            "application": first.userappl if first else None,
+            "interfaces": [{"name": n, "description": text.descriptions.get(n),
+                            "comment": _joined(text.interface_comments.get(n, ())),
+                            "received": stats.get(n, {}).get("ifrecv"),
+                            "dropped": stats.get(n, {}).get("ifdrop")} for n in names]})
+    return out
+
+
 def _data_quality(pm: PostMortem) -> dict:
     a, r = pm.analysis, pm.current
     return {"duplicates": a.duplicates, "snapped_frames": a.snapped,
@@ -190,8 +215,7 @@ def _data_quality(pm: PostMortem) -> dict:
 
 
 def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[str],
-            title: str, notes: list[str], top: int = 20, captures: list | None = None
-            ) -> dict:
+            title: str, notes: list[str], top: int = 20) -> dict:
     """The post-mortem's document (``found``: its findings, computed when not given)."""
     a, r = pm.analysis, pm.current
     found = findings(pm) if found is None else found
@@ -216,6 +240,6 @@ def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[
         "inference": inference,
         "observed_vs_predicted": comparison_dict(a, r, top),
         "data_quality": _data_quality(pm),
-        "captures": captures or [],
+        "captures": _captures(pm),
         "notes": notes,
     }

@@ -117,8 +117,8 @@ def print_findings(c: Console, found: list[dict]) -> None:
         return
     c.print("findings:")
     for f in found:
-        c.print(f"  {f['severity']}: {f['title']}")
-        c.print(f"    {f['text']}")
+        c.print(f"  {f['severity']}: {visible(f['title'])}")
+        c.print(f"    {visible(f['text'])}")
     c.print("")
 
 
