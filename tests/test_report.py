@@ -96,3 +96,14 @@ def test_report_into_an_unwritable_place_is_one_line(tmp_path, monkeypatch, caps
                               str(blocker / "sub"))
     assert code == 2, err
     assert err.count("\n") == 1 and "cannot write the report" in err
+
+
+def test_other_commands_do_not_import_matplotlib():
+    code = ("import sys\nfrom hashscope import cli\n"
+            f"sys.argv = ['hashscope', 'analyze', {MEMBERS[0]!r}]\n"
+            "try:\n    cli.main()\nexcept SystemExit as e:\n    assert e.code in (0, None)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('matplotlib')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -13,6 +13,7 @@ from . import _style
 
 MAX_MEMBERS = 24
 LINK_COLOR = "#444444"
+LINK_ON_SCALE = 10  #: the link-speed line is drawn when at most this many times the peak
 # How each series is drawn (the colour is the member's).
 SERIES = (("predicted", "transmit", "predicted transmit", "--", 1.3, 1.0),
           ("observed", "transmit", "observed transmit", "-", 1.6, 1.0),
@@ -65,16 +66,21 @@ def draw_throughput(summary: Mapping[str, Any], palette: _style.Palette) -> Figu
         ax.text(0.005, 0.96, palette.label(name), transform=ax.transAxes, ha="left",
                 va="top", color=color, fontweight="bold",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
+    # The link-speed line where it fits the scale; far above the traffic (a 1 Gb/s link
+    # carrying 5 Mb/s) the scale follows the traffic, and each panel says where the link is.
+    on_scale = bool(link) and link <= LINK_ON_SCALE * max(peak_all, 1.0)
     for ax, peak in zip(axes, peaks, strict=False):
-        if link:
+        if on_scale:
             ax.axhline(link, color=LINK_COLOR, linewidth=1.0, linestyle="-.")
         note = f"peak {_style.format_bps(peak)}"
         if link:
-            note += f" ({_style.format_share(peak / link)} of link)"
+            note += (f" ({_style.format_share(peak / link)} of link)" if on_scale else
+                     f" ({_style.format_share(peak / link)} of the {_style.format_bps(link)} "
+                     "link, above this scale)")
         ax.text(0.995, 0.96, note, transform=ax.transAxes, ha="right", va="top",
                 color="#333333", fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
-    top = max(peak_all, link or 0.0) or 1.0
+    top = max(peak_all, link if on_scale else 0.0) or 1.0
     axes[0].set_ylim(0, top * 1.25)
     axes[0].set_xlim(edges[0], edges[-1] if bins else 1)
     axes[0].yaxis.set_major_formatter(_style.BPS)
@@ -91,7 +97,7 @@ def draw_throughput(summary: Mapping[str, Any], palette: _style.Palette) -> Figu
         if index in used:
             handles.append(Line2D([], [], color="#555555", linestyle=style, linewidth=width))
             labels.append(text)
-    if link:
+    if on_scale:
         handles.append(Line2D([], [], color=LINK_COLOR, linestyle="-.", linewidth=1.0))
         labels.append(f"link speed {_style.format_bps(link)}")
     if handles:
