@@ -18,13 +18,24 @@ import base64
 import hashlib
 import html
 import json
-import math
 import re
 import struct
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
+from .cells import (
+    Cell,
+    auto_cell,
+    bool_cell,
+    bytes_cell,
+    count_cell,
+    duration_cell,
+    float_cell,
+    heading,
+    missing,
+    share_cell,
+    time_cell,
+)
 from .text import visible
 
 # Anchors a finding's ``see`` may name, with the words its link shows.
@@ -60,119 +71,6 @@ def json_island(summary: dict) -> str:
                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, esc)
     return text
-
-
-# -- numbers for a reader ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    sort: str | None = None      # data-sort: the exact value ("" when missing)
-    title: str | None = None     # tooltip: the exact value
-    num: bool = False
-    cls: str = ""
-    swatch: int | None = None    # index of the member whose colour is shown
-
-
-def _si(x: float, unit: str) -> str:
-    prefix = ""
-    for prefix in ("", "k", "M", "G", "T", "P"):
-        if abs(x) < 999.5 or prefix == "P":
-            break
-        x /= 1000
-    if not prefix and float(x).is_integer():
-        return f"{int(x)} {unit}"
-    return f"{x:.3g} {prefix}{unit}"
-
-
-def missing() -> Cell:
-    return Cell(_MISSING, sort="", cls="absent")
-
-
-def bytes_cell(n: int | float | None) -> Cell:
-    if n is None:
-        return missing()
-    return Cell(_si(n, "B"), sort=repr(n), title=f"{n:,} bytes", num=True)
-
-
-def count_cell(n: int | float | None) -> Cell:
-    if n is None:
-        return missing()
-    return Cell(f"{n:,}", sort=repr(n), num=True)
-
-
-def share_cell(x: float | None) -> Cell:
-    if x is None:
-        return missing()
-    if x == 0:
-        text = "0%"
-    elif 0 < x < 0.0005:
-        text = "<0.1%"
-    elif 0.9995 <= x < 1:
-        text = ">99.9%"
-    else:
-        text = f"{100 * x:.1f}%"
-    return Cell(text, sort=repr(x), title=f"{x:.6g}", num=True)
-
-
-def float_cell(x: float | None, fmt: str = ".3g") -> Cell:
-    if x is None:
-        return missing()
-    return Cell(format(x, fmt), sort=repr(x), title=repr(x), num=True)
-
-
-def bool_cell(x: bool | None, bad_when: bool | None = None) -> Cell:
-    if x is None:
-        return missing()
-    return Cell("yes" if x else "no", sort=str(int(x)), cls="no" if x is bad_when else "")
-
-
-def time_cell(ns: int | None) -> Cell:
-    if ns is None:
-        return missing()
-    sec, rem = divmod(int(ns), 10**9)
-    when = datetime.fromtimestamp(sec, UTC)
-    return Cell(f"{when:%H:%M:%S}.{rem // 10**6:03d}", sort=str(ns), num=True,
-                title=f"{when:%Y-%m-%d %H:%M:%S}.{rem:09d} UTC")
-
-
-def duration_cell(ns: int | float | None) -> Cell:
-    if ns is None:
-        return missing()
-    text = (f"{ns / 1e3:.3g} \u00b5s" if ns < 1e6 else f"{ns / 1e6:.3g} ms" if ns < 1e9
-            else f"{ns / 1e9:.3g} s")
-    return Cell(text, sort=repr(ns), title=f"{ns:,} ns", num=True)
-
-
-def auto_cell(key: str, v: object) -> Cell:
-    """A value of the summary formatted by what its key says it is."""
-    if v is None:
-        return missing()
-    if isinstance(v, bool):
-        return bool_cell(v)
-    last = key.rsplit(".", 1)[-1]
-    if isinstance(v, int | float):
-        if isinstance(v, float) and not math.isfinite(v):
-            return Cell(str(v), num=True)
-        if last.endswith("_ns"):
-            return time_cell(int(v))
-        if any(w in key for w in ("share", "agreement")) and 0 <= v <= 1:
-            return share_cell(float(v))
-        if "bytes" in last:
-            return bytes_cell(v)
-        if last.endswith("bps"):
-            return Cell(_si(v, "bit/s"), sort=repr(v), title=f"{v:,} bit/s", num=True)
-        return count_cell(v) if isinstance(v, int) else float_cell(v)
-    if isinstance(v, dict):
-        return Cell(", ".join(f"{k} {auto_cell(f'{key}.{k}', x).text}" for k, x in v.items()))
-    if isinstance(v, list | tuple):
-        sep = " " if last == "args" else ", " if all(map(_is_scalar, v)) else "; "
-        return Cell(sep.join(auto_cell(key, x).text for x in v))
-    return Cell(str(v))
-
-
-def _label(key: str) -> str:
-    return key.replace("_", " ")
 
 
 # -- markup ----------------------------------------------------------------------------------
@@ -243,10 +141,6 @@ def _png_size(png: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _is_scalar(v: object) -> bool:
-    return v is None or isinstance(v, str | int | float | bool)
-
-
 class _Page:
     def __init__(self, summary: dict, charts: list) -> None:
         self.s = summary
@@ -299,7 +193,7 @@ class _Page:
         for f in self.s.get("findings") or []:
             sev = f.get("severity")
             sev = sev if sev in ("warning", "info", "ok") else "info"
-            nums = "".join(f"<li>{_t(_label(k))} <b>{_t(auto_cell(k, v).text)}</b></li>"
+            nums = "".join(f"<li>{_t(heading(k))} <b>{_t(auto_cell(k, v).text)}</b></li>"
                            for k, v in (f.get("numbers") or {}).items())
             links = []
             for a in f.get("see") or []:
@@ -401,7 +295,7 @@ class _Page:
             elif k == "agrees":
                 col(k, lambda r: bool_cell(r.get("agrees"), bad_when=False))
             else:
-                col(_label(k), lambda r, k=k: auto_cell(k, r.get(k)))
+                col(heading(k), lambda r, k=k: auto_cell(k, r.get(k)))
         cells = [[fn(r) for fn in cols] for r in rows]
         return table(tid, head, cells, caption=caption, filterable=True)
 
@@ -428,7 +322,7 @@ class _Page:
 
         rows = [[cell(k, p.get(k)) for k in keys] for p in pol]
         return section("policies", "Policies", table(
-            "table-policies", [labels.get(k, _label(k)) for k in keys], rows,
+            "table-policies", [labels.get(k, heading(k)) for k in keys], rows,
             caption="the same flows under every policy: the lower the busiest member's "
                     "share and max/mean, the better",
             row_class=["current" if p.get("current") else "" for p in pol]))
@@ -444,15 +338,15 @@ class _Page:
             elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                 keys = list(dict.fromkeys(x for r in v for x in r))
                 rows = [[auto_cell(x, r.get(x)) for x in keys] for r in v]
-                parts.append(f"<h3>{_t(_label(k).capitalize())}</h3>"
-                             + table(f"{prefix}-{k}", [_label(x) for x in keys], rows))
+                parts.append(f"<h3>{_t(heading(k).capitalize())}</h3>"
+                             + table(f"{prefix}-{k}", [heading(x) for x in keys], rows))
             elif k in ("warnings", "notes") and isinstance(v, list):
                 if v:
                     parts.append(f'<h3>{_t(k.capitalize())}</h3><ul class="{_t(k)}">'
                                  + "".join(f"<li>{_t(auto_cell(k, x).text)}</li>" for x in v)
                                  + "</ul>")
             else:
-                pairs.append((_label(k), auto_cell(k, v)))
+                pairs.append((heading(k), auto_cell(k, v)))
         return facts(pairs) + "".join(parts)
 
     def inference(self) -> str:
@@ -517,7 +411,7 @@ class _Page:
                   *(auto_cell(k, x.get(k)) for k in extra)]
                  for c, x in rows]
         head = ["file", "comment", *about, "interface", "description", "interface comment",
-                *map(_label, extra)]
+                *map(heading, extra)]
         body = (table("table-captures", head, cells,
                       caption="the files read, and their interfaces as the files name them")
                 if rows else _absent("No captures."))
