@@ -182,3 +182,38 @@ def test_transmit_balanced_receive_not_names_a_switch_model():
     assert f.numbers["switch_model"].split(":")[0] in {"cisco", "aruba", "vmware", "hp-bl",
                                                        "hp-gbe2c"}
     assert "approximate" in f.text
+
+
+def test_data_quality_of_a_hostile_capture(tmp_path):
+    """The fixture's 2 frames cut at snaplen 96, its ISB drops (7 and 1), and its three
+    interfaces' captures that follow one another without overlapping."""
+    from hostile import NAMES, write_hostile_pcapng
+
+    cap = tmp_path / "hostile.pcapng"
+    write_hostile_pcapng(cap)
+    pm = post_mortem([str(cap)], hashscope.get_policy("layer3+4"),
+                     hashscope.make_setup(links=",".join(NAMES)))
+    f = by_id(pm)
+    assert f["data-quality-snapped"].numbers == {"frames": 2}
+    assert f["data-quality-drops"].numbers == {"ifdrop": {"_eth0": 7, "eth\u202e1": 1}}
+    assert "eth\\u202e1 1" in f["data-quality-drops"].text  # shown, not obeyed
+    assert "data-quality-overlap" in f
+    doc = summary(pm, inputs=[str(cap)], title="t", notes=[])
+    [c] = doc["captures"]
+    assert c["comment"] == NAMES[0] and [i["name"] for i in c["interfaces"]] == list(NAMES)
+    assert [i["dropped"] for i in c["interfaces"]] == [0, 7, 1]
+
+
+def test_bond_copies_under_any_are_duplicates_counted_once():
+    d = SCENARIOS / "vlan100-offload-any"
+    info = json.loads((d / "scenario.json").read_text())
+    cap = info["any_capture"]
+    names = ",".join(f"{k}={v}" for k, v in cap["ifindex"].items())
+    from hashscope.capture.cooked import parse_ifindex
+    from hashscope.capture.names import IfindexNames
+
+    paths = [str(d / "any.pcap"), IfindexNames(parse_ifindex(names))]
+    pm = post_mortem(paths, hashscope.get_policy("layer3+4"),
+                     hashscope.make_setup(links=",".join(info["slaves"])))
+    dup = by_id(pm)["data-quality-duplicates"]
+    assert dup.numbers["frames"] == cap["records"] - info["packets"]
