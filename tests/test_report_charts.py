@@ -209,3 +209,10 @@ def test_rc_settings_are_restored() -> None:
     before = dict(matplotlib.rcParams)
     assert render_charts(only(example(), "streams"))
     assert dict(matplotlib.rcParams) == before
+
+
+def test_charts_drawn_in_forked_workers_are_the_same_bytes():
+    summary = json.loads(EXAMPLE.read_text())
+    one = render_charts(summary)
+    two = render_charts(summary, workers=2)
+    assert [(c.id, c.png, c.svg) for c in two] == [(c.id, c.png, c.svg) for c in one]

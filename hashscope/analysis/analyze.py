@@ -119,7 +119,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             on_progress: ProgressHandler | None = None,
             on_start: Callable[[int | None], None] | None = None,
             signatures: bool | None = None, observe: bool = True,
-            timeline: bool = False) -> Analysis:
+            timeline: bool = False, flows_of_first: bool = False) -> Analysis:
     """Read the captures once and run every policy over the frames the bond sent.
 
     With ``signatures``, policies whose members follow from the headers alone hash each
@@ -138,6 +138,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     first policy (its first key) predicts them (``predicted:NAME``), and with member
     captures as each member carried them (``transmit:NAME``, ``receive:NAME``). That policy
     then sees every frame.
+
+    ``flows_of_first``: only the first policy keeps the members of each flow (the others
+    only their loads per member: cheaper, and all that a comparison needs).
     """
     peeked = survey(paths)  # each file's first records, once
     members_seen = observe and observes_members(peeked.names, setup.members)
@@ -151,7 +154,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     runs = []
     for p in policies:
         assigners, seeds = _assigners(p, setup, keys)
-        loads = [LinkLoad(setup.members.count, track_flows=i == 0)
+        loads = [LinkLoad(setup.members.count,
+                          track_flows=i == 0 and (not flows_of_first or not runs))
                  for i in range(len(assigners))]
         runs.append((p, assigners, seeds, loads))
     pairs = [(a, ld) for _, assigners, _, loads in runs for a, ld in zip(assigners, loads,

@@ -50,7 +50,8 @@ def post_mortem(paths: Sequence, policy: Policy, setup: Setup, local: LocalHost 
     were taken on the members, also infer what explains them."""
     policies = [policy, *alternatives(policy, setup)]
     a = analyze(paths, policies, setup, local, keys, on_warning=on_warning,
-                on_progress=on_progress, on_start=on_start, timeline=True)
+                on_progress=on_progress, on_start=on_start, timeline=True,
+                flows_of_first=True)
     pm = PostMortem(a, link_bps)
     if a.on_members is not None:
         pm.inferences = infer(paths, setup.members, local,

@@ -12,6 +12,8 @@ import numpy as np
 
 from hashscope.errors import HashscopeError
 
+CHART_WORKERS = 2  #: processes drawing the charts at once
+
 
 @dataclass(frozen=True)
 class ReportFiles:
@@ -50,7 +52,7 @@ def write_report(doc: dict, out_dir: Path) -> ReportFiles:
 
     try:
         (out_dir / "charts").mkdir(parents=True, exist_ok=True)
-        charts = render_charts(doc)
+        charts = render_charts(doc, workers=min(CHART_WORKERS, os.cpu_count() or 1))
         files = []
         for c in charts:
             for ext, data in (("png", c.png), ("svg", c.svg)):

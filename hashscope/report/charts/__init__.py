@@ -12,6 +12,7 @@ Modules: ``_style`` (rc settings, labels, units, member colours), ``loads`` (mem
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,23 +71,50 @@ _DRAWERS: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], bool]]] = {
 }
 
 
-def render_charts(summary: Mapping[str, Any],
-                  out_dir: pathlib.Path | None = None) -> list[Chart]:
-    """Every chart of ``CHARTS`` whose data the summary has, in that order, as PNG and SVG
-    bytes; charts whose data are null are skipped. With ``out_dir``, also written there as
-    ``<id>.png`` and ``<id>.svg`` (the directory is created)."""
+def _render(summary: Mapping[str, Any], ids: list[str]) -> list[Chart]:
+    """The charts ``ids`` (all present), in this process."""
     style = importlib.import_module(f"{__name__}._style")
     palette = style.Palette(summary)
+    titles = dict(CHARTS)
     charts = []
     with style.style():
-        for chart_id, title in CHARTS:
-            module_name, function, present = _DRAWERS[chart_id]
-            if not present(summary):
-                continue
+        for chart_id in ids:
+            module_name, function, _ = _DRAWERS[chart_id]
             module = importlib.import_module(f"{__name__}.{module_name}")
             fig = getattr(module, function)(summary, palette)
             png, svg = style.save(fig)
-            charts.append(Chart(chart_id, title, png, svg))
+            charts.append(Chart(chart_id, titles[chart_id], png, svg))
+    return charts
+
+
+_SHARED: Mapping[str, Any] = {}  #: the summary, for forked workers (copied, not pickled)
+
+
+def _render_one(chart_id: str) -> Chart:
+    return _render(_SHARED, [chart_id])[0]
+
+
+def render_charts(summary: Mapping[str, Any], out_dir: pathlib.Path | None = None,
+                  workers: int = 1) -> list[Chart]:
+    """Every chart of ``CHARTS`` whose data the summary has, in that order, as PNG and SVG
+    bytes; charts whose data are null are skipped. With ``out_dir``, also written there as
+    ``<id>.png`` and ``<id>.svg`` (the directory is created).
+
+    ``workers`` > 1: the charts are drawn in that many forked processes at once (each
+    chart's bytes are the same wherever it is drawn); where processes cannot be forked,
+    in this one."""
+    global _SHARED
+    ids = [chart_id for chart_id, _ in CHARTS if _DRAWERS[chart_id][2](summary)]
+    workers = min(workers, len(ids))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _SHARED = summary
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                charts = pool.map(_render_one, ids, chunksize=1)
+        finally:
+            _SHARED = {}
+    else:
+        charts = _render(summary, ids)
     if out_dir is not None:
         out_dir = pathlib.Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
