@@ -21,7 +21,7 @@ LAYERS = [
     ["cli"],
     ["api"],
     ["report"],
-    ["analysis"],
+    ["analysis", "plan", "status"],
     ["hashes", "flows"],
     ["decode"],
     ["capture"],

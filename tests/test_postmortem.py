@@ -13,7 +13,9 @@ import pytest
 from helpers import ROOT
 
 import hashscope
-from hashscope.analysis.odds import (
+from hashscope.analysis.postmortem import post_mortem
+from hashscope.analysis.timeline import MAX_BINS, TimeBins
+from hashscope.plan.odds import (
     bucket_shares,
     exact_p_all_used,
     expected_busiest_share,
@@ -21,8 +23,6 @@ from hashscope.analysis.odds import (
     streams_for,
     uniform_shares,
 )
-from hashscope.analysis.postmortem import post_mortem
-from hashscope.analysis.timeline import MAX_BINS, TimeBins
 from hashscope.report.findings import findings
 from hashscope.report.postmortem import summary
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from hashscope.analysis.imbalance import imbalance
-from hashscope.analysis.odds import p_all_used, streams_for, uniform_shares
 from hashscope.analysis.postmortem import PostMortem
 from hashscope.analysis.spans import member_spans, overlap_warning
 from hashscope.hashes.linux.eras import SHIFT_34_ONLY, SHIFT_ALL_FOLDED
+from hashscope.plan.odds import p_all_used, streams_for, uniform_shares
 
 from .text import visible
 

@@ -10,8 +10,8 @@ from importlib.metadata import version as installed_version
 import numpy as np
 import pandas as pd
 
-from hashscope.analysis.odds import curve, streams_for, uniform_shares
 from hashscope.analysis.postmortem import PostMortem
+from hashscope.plan.odds import curve, streams_for, uniform_shares
 
 from .findings import Finding, _spread, findings, sent_flows
 from .summary import comparison_dict, describe
