@@ -59,3 +59,37 @@ def test_whole_tcpdump_corpus_as_member_captures(monkeypatch, capsys, command):
     codes = [check_members(monkeypatch, capsys, command, a, b)
              for a, b in zip(files, files[1:] + files[:1], strict=True)]
     assert codes.count(0) > 300
+
+
+def post_mortem_of(path) -> None:
+    """The report's whole document for one capture, or the one clean error."""
+    import hashscope
+    from hashscope.analysis.postmortem import post_mortem
+    from hashscope.errors import HashscopeError
+    from hashscope.report.postmortem import summary
+    from hashscope.report.write import document_json
+
+    try:
+        pm = post_mortem([str(path)], hashscope.get_policy("layer3+4"),
+                         hashscope.make_setup(links="2"))
+    except HashscopeError:
+        return
+    document_json(summary(pm, inputs=[str(path)], title="t", notes=[]))  # no NaN, no bytes
+
+
+@pytest.mark.skipif(not SHARED_TCPDUMP.is_dir(), reason="tcpdump corpus not beside the repo")
+def test_the_report_document_of_every_corpus_capture():
+    for path in sorted(SHARED_TCPDUMP.iterdir()):
+        post_mortem_of(path)
+
+
+def test_report_pages_of_malformed_captures(monkeypatch, capsys, tmp_path):
+    """The whole report, charts and page, of a few of the copied captures."""
+    files = sorted(TCPDUMP.iterdir())[::8]
+    for k, path in enumerate(files):
+        code, out, err = run_main(monkeypatch, capsys, "report", str(path), "-o",
+                                  str(tmp_path / str(k)))
+        assert code in (0, 2), (path, code, err)
+        assert "Traceback" not in err and "internal error" not in err, (path, err)
+        if code == 0:
+            assert (tmp_path / str(k) / "index.html").stat().st_size > 1000
