@@ -42,6 +42,9 @@ def parse_status(text: str, path: str = "<text>", warnings: list[str] = ()) -> B
                              "ifconfig lagg, ovs-appctl bond/show or lacp/show, or "
                              "teamdctl state")
     st = READERS[kind](lines, path)
+    if st.mode is None and st.policy is None and not st.members:
+        raise HashscopeError(f"{path}: nothing of a bond status could be read (a {kind} "
+                             "text without its mode, policy or members)")
     from dataclasses import replace
 
     return replace(st, warnings=tuple(warnings) + tuple(lines.warnings) + st.warnings)

@@ -34,27 +34,24 @@ KNOWN = ("options=", "ether ", "hwaddr ", "inet ", "inet6 ", "nd6 ", "media:", "
 def read(text: Text, path: str) -> BondStatus:
     r = Reading(path, "freebsd")
     layers = None
-    seen_header = False
+    header = None
     for n, line in text:
         s = line.strip()
         if not s:
             continue
         h = _HEADER.match(s)
         if h:
-            if seen_header and r.members:
+            if r.members:
                 r.warnings.append(f"line {n}: another interface ({h.group(1)}) begins here; "
                                   "only the first lagg is read")
                 r.ignored += [(m, t) for m, t in text if m >= n and t.strip()]
                 break
-            if seen_header or not h.group(1).lower().startswith(("lagg", "bond", "trunk")):
-                r.ignore(n, line)
-                continue
-            seen_header = True
-            r.name = h.group(1)
+            header = h.group(1)
             continue
         p = _PROTO.match(s)
         if p:
             proto = p.group(1).lower()
+            r.name = header
             r.details["laggproto"] = proto
             r.mode = PROTOS.get(proto)
             if r.mode is None:

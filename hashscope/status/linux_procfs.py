@@ -70,7 +70,7 @@ def policy_of(text: str, r: Reading, n: int) -> str | None:
         r.warnings.append(f"line {n}: Transmit Hash Policy {text.strip()!r}: taken as "
                           f"{_BY_NUMBER[int(number)]} ({number})")
         return _BY_NUMBER[int(number)]
-    r.warnings.append(f"line {n}: Transmit Hash Policy {text.strip()!r}: not one hashscope "
+    r.warnings.append(f"line {n}: Transmit Hash Policy {text.strip()[:60]!r}: not one hashscope "
                       "knows; give --policy")
     return None
 
@@ -109,7 +109,7 @@ def read(text: Text, path: str) -> BondStatus:
         if key == "bonding mode":
             r.mode = mode_of(value)
             if r.mode is None:
-                r.warnings.append(f"line {n}: Bonding Mode {value!r}: not a mode hashscope "
+                r.warnings.append(f"line {n}: Bonding Mode {value[:60]!r}: not a mode hashscope "
                                   "knows")
             r.details["bonding mode"] = value
         elif key == "transmit hash policy":

@@ -106,8 +106,9 @@ def normalise(text: str) -> Text:
 def _uncomment(lines: list[tuple[int, str]], warnings: list[str]) -> list[tuple[int, str]]:
     """``# `` before every line (a status pasted as a shell comment): removed."""
     full = [t for _, t in lines if t.strip()]
-    if len(full) >= 3 and all(t.lstrip().startswith("#") for t in full):
-        warnings.append("every line starts with '#': the marks removed")
+    marked = sum(1 for t in full if t.lstrip().startswith("#"))
+    if len(full) >= 3 and marked >= 0.8 * len(full):
+        warnings.append(f"{marked} lines start with '#': the marks removed")
         return [(n, re.sub(r"^\s*# ?", "", t)) for n, t in lines]
     return lines
 
