@@ -27,10 +27,12 @@ from .hashes.registry import (
     make_assigner,
 )
 from .members import Members, parse_links
+from .status import BondStatus, read_status
 
 __all__ = [
     "Analysis",
     "Assignment",
+    "BondStatus",
     "CaptureReader",
     "FlowResult",
     "Imbalance",
@@ -60,4 +62,5 @@ __all__ = [
     "parse_speed",
     "read_flows",
     "read_packets",
+    "read_status",
 ]

@@ -24,8 +24,9 @@ from .progress import reading
 
 def analyze(
     captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
-    policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy (see `hashscope "
-                                                               "policies`).")] = "layer3+4",
+    policy: Annotated[str | None, typer.Option(
+        "--policy", "-p", help="Hash policy (see `hashscope policies`). Default: the "
+                               "--bond-status file's, else layer3+4.")] = None,
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
@@ -36,6 +37,7 @@ def analyze(
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 32,
     top: Annotated[int, typer.Option(help="Heaviest flows shown.")] = 10,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+    bond_status: p.BondStatusFile = None,
 ) -> None:
     """Per member: flows, packets, bytes and share; imbalance; the heaviest flows; and
     first what it means (findings).
@@ -61,16 +63,18 @@ def _post_mortem(options: dict):
     """The post-mortem the analyze options describe: (post-mortem, link bit/s, defaults)."""
     o = options
     paths = p.inputs(o["captures"], o["member"], o["ifindex"])
-    links, member_notes = p.member_links(o["links"], paths)
+    links, down, mode, policy, status_notes = p.bond_status(
+        o["bond_status"], o["links"], o["down"], o["mode"], o["policy"])
+    links, member_notes = p.member_links(links, paths)
     bps = parse_speed(o["link_speed"]) if o["link_speed"] else None
-    setup = p.setup(links, o["down"], o["mode"], o["vlan"], o["kernel"], o["freebsd"],
+    setup = p.setup(links, down, mode, o["vlan"], o["kernel"], o["freebsd"],
                     o["seed"], o["packets_per_slave"], o["rr_limit"], o["tlb_dynamic_lb"],
                     o["rebalance_interval"], o["link_event"])
-    chosen = get_policy(o["policy"])
+    chosen = get_policy(policy)
     first_run.bond([chosen], setup, o["keys"])
     pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps, o["keys"])
-    pm.analysis.assumptions += member_notes
-    return pm, bps, p.defaults(links, o["mode"], o["kernel"], chosen.family)
+    pm.analysis.assumptions += member_notes + status_notes
+    return pm, bps, p.defaults(links, mode, o["kernel"], chosen.family)
 
 
 def report(output: Path | None = None, **options) -> None:

@@ -23,7 +23,9 @@ class AssignFormat(StrEnum):
 
 
 def assign(
-    policy: Annotated[str, typer.Option("--policy", "-p", help="Hash policy.")],
+    policy: Annotated[str | None, typer.Option(
+        "--policy", "-p", help="Hash policy. Default: the --bond-status file's, else "
+                               "layer3+4.")] = None,
     captures: p.Captures = None, member: p.Member = None, ifindex: p.Ifindex = None,
     links: p.Links = None, down: p.Down = None, mode: p.Mode = None,
     vlan: p.VlanOpt = p.Vlan.offload, kernel: p.Kernel = None, freebsd: p.FreeBSD = "14.0",
@@ -32,6 +34,7 @@ def assign(
     rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
     fmt: Annotated[AssignFormat, typer.Option("--format", "-f")] = AssignFormat.csv,
     output: p.Output = None,
+    bond_status: p.BondStatusFile = None,
 ) -> None:
     """One row per packet, in capture order: packet, hash, link, member.
 
@@ -48,6 +51,8 @@ def assign(
       hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
     """
     paths = p.inputs(captures, member, ifindex)
+    links, down, mode, policy, status_notes = p.bond_status(bond_status, links, down, mode,
+                                                            policy)
     links, member_notes = p.member_links(links, paths)
     if fmt is AssignFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
@@ -59,6 +64,6 @@ def assign(
     batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
     write_assignments(batches, setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
-    for line in (member_notes + p.defaults(links, mode, kernel, chosen.family)
+    for line in (member_notes + status_notes + p.defaults(links, mode, kernel, chosen.family)
                  + ([] if host else [ALL_SENT]) + caveat):
         p.note(line)

@@ -27,6 +27,7 @@ def compare(
     link_speed: Annotated[str | None, typer.Option(help="Member speed, e.g. 1G.")] = None,
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 16,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+    bond_status: p.BondStatusFile = None,
 ) -> None:
     """Every applicable policy side by side, most even first.
 
@@ -37,13 +38,15 @@ def compare(
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
     """
     paths = p.inputs(captures, member, ifindex)
+    links, down, _, _, status_notes = p.bond_status(bond_status, links, down, None, None,
+                                                    default_policy=None)
     links, member_notes = p.member_links(links, paths)
     bps = parse_speed(link_speed) if link_speed else None
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,
                     rebalance=rebalance_interval, link_events=link_event)
     first_run.bond(applicable_policies(setup), setup, keys)
     result = reading(run_comparison, paths, setup, parse_local(local), keys)
-    result.assumptions += member_notes
+    result.assumptions += member_notes + status_notes
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))
         return

@@ -12,7 +12,7 @@ from hashscope.errors import HashscopeError
 from hashscope.report.files import write_flows
 
 from . import first_run
-from .params import Captures, Ifindex, Member, Output, inputs
+from .params import BondStatusFile, Captures, Ifindex, Member, Output, bond_status, inputs, note
 from .progress import reading
 
 
@@ -31,6 +31,7 @@ def flows(
     FlowFormat.table,
     output: Output = None,
     top: Annotated[int, typer.Option(help="Rows shown by --format table (0: all).")] = 20,
+    bond_status_file: BondStatusFile = None,
 ) -> None:
     """The flow table, largest first: one row per flow key (one direction).
 
@@ -45,5 +46,8 @@ def flows(
     paths = inputs(captures, member, ifindex)
     if fmt is FlowFormat.parquet and output is None:
         raise HashscopeError("--format parquet needs --output FILE")
+    if bond_status_file is not None:  # read (and checked); a flow table needs no bond
+        for line in bond_status(bond_status_file, default_policy=None)[4][:1]:
+            note(line.split(": ", 1)[0] + ": read; the flow table uses no bond setting")
     first_run.flows()
     write_flows(reading(read_flows, paths), fmt.value, output, top)

@@ -30,6 +30,7 @@ def infer(
     direction: Annotated[Direction | None, typer.Option(
         help="Only this side (default: each side the captures hold).")] = None,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+    bond_status: p.BondStatusFile = None,
 ) -> None:
     """Which policy, kernel era, member order, key or mode explains the member captures.
 
@@ -42,6 +43,9 @@ def infer(
       hashscope infer any.pcap --ifindex 2=eth0,3=eth1,4=bond0 --links eth0,eth1
     """
     paths = p.inputs(captures, member, ifindex)
+    links, _, _, _, status_notes = p.bond_status(bond_status, links, default_policy=None)
+    for line in status_notes:
+        p.note(line)
     if links and links.strip().isdigit():
         raise HashscopeError(f"--links {links}: give the members' names (eth0,eth1): "
                              "infer reads which member carried what from the captures")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hashscope.api import Setup, make_setup
+from hashscope.api import Setup, get_policy, make_setup, read_status
 from hashscope.capture.cooked import parse_ifindex
 from hashscope.capture.interfaces import interface_names
 from hashscope.capture.names import IfindexNames, NamedCapture
@@ -39,6 +39,17 @@ Mode = Annotated[str | None, typer.Option(
     help="Linux bonding mode (802.3ad, balance-xor, balance-rr, active-backup, broadcast, "
          "balance-tlb, balance-alb) or FreeBSD laggproto (lacp, loadbalance, roundrobin, "
          "failover, broadcast). Default: 802.3ad / lacp.")]
+
+
+BondStatusFile = Annotated[Path | None, typer.Option(
+    "--bond-status", metavar="FILE",
+    help="The bond's own status (cat /proc/net/bonding/bond0, ifconfig lagg0, ovs-appctl "
+         "bond/show, teamdctl TEAM state): its policy, mode, members in order and the "
+         "members down or outside the active aggregator become the defaults.",
+    show_default=False)]
+
+#: The policy of analyze, report and assign when neither --policy nor --bond-status says.
+DEFAULT_POLICY = "layer3+4"
 
 
 class Vlan(StrEnum):
@@ -152,3 +163,47 @@ def warn(w: CaptureWarning) -> None:
 
 def note(line: str) -> None:
     typer.echo(f"hashscope: note: {visible(line)}", err=True)
+
+
+def bond_status(path: Path | None, links: str | None = None, down: list[str] | None = None,
+                mode: str | None = None, policy: str | None = None,
+                default_policy: str | None = DEFAULT_POLICY):
+    """The options with ``--bond-status``'s defaults filled in: (links, down, mode, policy,
+    notes). An option given beats the status file; without a status file, only the
+    policy's default is filled in. The status file's warnings are printed."""
+    if path is None:
+        return links, down, mode, policy or default_policy, []
+    st = read_status(path)
+    for w in st.warnings:
+        typer.echo(f"hashscope: warning: {visible(str(path))}: {visible(w)}", err=True)
+    took = []
+    if policy is None and st.policy is not None:
+        policy = st.policy
+        took.append(f"policy {st.policy}")
+    policy = policy or default_policy
+    names = [n for n in st.names if "," not in n]
+    if links is None and names:
+        links = ",".join(names)
+        took.append(f"members {', '.join(names)}")
+    if down is None and st.down and links is not None:
+        mine = {x.strip() for x in links.split(",")}
+        out = [m for m in st.members if m.out and m.name in mine]
+        if out:
+            down = [m.name for m in out]
+            took.append("--down " + ", ".join(f"{m.name} ({m.out})" for m in out))
+    if mode is None and st.mode is not None:
+        modes = get_policy(policy).modes if policy else ()
+        if st.mode in modes:
+            mode = st.mode
+            took.append(f"mode {st.mode}")
+    what = "; ".join(took) if took else "nothing the options did not already give"
+    notes = [f"from the bond status {path} ({_KINDS.get(st.kind, st.kind)}): {what}"]
+    if st.ignored:
+        notes.append(f"{len(st.ignored)} lines of {path} not understood (`hashscope status "
+                     f"{path}` lists them)")
+    return links, down, mode, policy, notes
+
+
+_KINDS = {"linux": "/proc/net/bonding", "freebsd": "ifconfig lagg",
+          "ovs-bond": "ovs-appctl bond/show", "ovs-lacp": "ovs-appctl lacp/show",
+          "teamd": "teamdctl"}
