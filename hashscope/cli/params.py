@@ -152,3 +152,8 @@ def warn(w: CaptureWarning) -> None:
 
 def note(line: str) -> None:
     typer.echo(f"hashscope: note: {visible(line)}", err=True)
+CountersOpt = Annotated[tuple[Path, Path] | None, typer.Option(
+    "--counters", metavar="BEFORE AFTER",
+    help="The members' interface counters before and after the traffic (ip -s -j link, "
+         "/proc/net/dev, netstat -ib or ip -s link, saved to two files): what each member "
+         "carried, beside the prediction.")]
