@@ -14,8 +14,9 @@ import typer
 from hashscope.api import get_policy, parse_local, parse_speed, post_mortem
 from hashscope.report.files import write_json
 from hashscope.report.findings import findings
-from hashscope.report.summary import analysis_dict
+from hashscope.report.summary import analysis_dict, counters_dict
 from hashscope.report.terminal import console, print_analysis, print_findings
+from hashscope.status.counters import observed_counters, read_counters
 
 from . import first_run
 from . import params as p
@@ -32,6 +33,7 @@ def analyze(
     seed: p.Seed = None, local: p.Local = None, packets_per_slave: p.PerSlave = 1,
     rr_limit: p.RRLimit = 1, tlb_dynamic_lb: p.DynLB = 1,
     rebalance_interval: p.Rebalance = 10_000, link_event: p.LinkEvent = None,
+    counters: p.CountersOpt = None,
     link_speed: Annotated[str | None, typer.Option(
         help="Member speed (1G, 10G, 100M): prints the best aggregate throughput.")] = None,
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 32,
@@ -49,14 +51,31 @@ def analyze(
       hashscope analyze backup.pcapng -p layer2+3 --links eth0,eth1,eth2 --down eth1
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
+
+      hashscope analyze bond0.pcap --links eth0,eth1 --counters before.json after.json
     """
+    snapshots = _snapshots(counters)
     pm, bps, defaults = _post_mortem(locals())
     found = [f.as_dict() for f in findings(pm)]
     shown = replace(pm.analysis, results=pm.analysis.results[:1])  # the bond's policy
+    seen = _counters(snapshots, pm)
     if fmt is p.Report.json:
-        write_json({"findings": found, **analysis_dict(shown, bps, top)})
+        write_json({"findings": found, **analysis_dict(shown, bps, top),
+                    **({"observed_counters": seen} if seen is not None else {})})
     else:
-        print_analysis(shown, bps, top, defaults, found)
+        print_analysis(shown, bps, top, defaults, found, seen)
+
+
+def _snapshots(counters) -> tuple | None:
+    """--counters BEFORE AFTER read (before the captures: a bad file fails at once)."""
+    return tuple(read_counters(x) for x in counters) if counters else None
+
+
+def _counters(snapshots: tuple | None, pm) -> dict | None:
+    """The members' counter deltas beside the bond's policy (:func:`counters_dict`)."""
+    if snapshots is None:
+        return None
+    return counters_dict(observed_counters(*snapshots, pm.setup.members.names), pm.current)
 
 
 def _post_mortem(options: dict):
@@ -92,6 +111,7 @@ def report(output: Path | None = None, **options) -> None:
     from hashscope.report.postmortem import summary
     from hashscope.report.write import write_report
 
+    snapshots = _snapshots(options.get("counters"))
     pm, bps, defaults = _post_mortem(options)
     paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]
     name = _name(paths)
@@ -99,7 +119,8 @@ def report(output: Path | None = None, **options) -> None:
     found = findings(pm)
     files = f"{len(paths)} captures" if len(paths) > 1 else "1 capture"
     doc = summary(pm, found, inputs=paths, title=f"post-mortem: {name} ({files})",
-                  notes=defaults + pm.analysis.assumptions, top=max(options["top"], 20))
+                  notes=defaults + pm.analysis.assumptions, top=max(options["top"], 20),
+                  counters=_counters(snapshots, pm))
     files = write_report(doc, out)
     c = console()
     print_findings(c, doc["findings"])

@@ -207,3 +207,10 @@ def bond_status(path: Path | None, links: str | None = None, down: list[str] | N
 _KINDS = {"linux": "/proc/net/bonding", "freebsd": "ifconfig lagg",
           "ovs-bond": "ovs-appctl bond/show", "ovs-lacp": "ovs-appctl lacp/show",
           "teamd": "teamdctl"}
+
+
+CountersOpt = Annotated[tuple[Path, Path] | None, typer.Option(
+    "--counters", metavar="BEFORE AFTER",
+    help="The members' interface counters before and after the traffic (ip -s -j link, "
+         "/proc/net/dev, netstat -ib or ip -s link, saved to two files): what each member "
+         "carried, beside the prediction.")]

@@ -33,11 +33,17 @@ def _members(pm: PostMortem) -> list[dict]:
             for i, (name, up) in enumerate(zip(m.names, m.up, strict=True))]
 
 
-def _loads(pm: PostMortem, n_flows: int) -> list[dict]:
+def _loads(pm: PostMortem, n_flows: int, counters: dict | None = None) -> list[dict]:
+    """Per member and direction predicted and observed: observed from the member captures,
+    or without them from the interface counters (:func:`.summary.counters_dict`)."""
     r = pm.current
     flows_per = r.load.flows_per_link(n_flows)
     observed = {(m["member"], m["direction"]): m for m in (r.observed.members if r.observed
                                                          else [])}
+    if r.observed is None and counters is not None:
+        observed = {(m["member"], m["direction"]): {"observed_packets": m["packets"],
+                                                    "observed_bytes": m["bytes"]}
+                    for m in counters["members"]}
     out = []
     for i, name in enumerate(pm.setup.members.names):
         for d in ("transmit", "receive"):
@@ -215,13 +221,21 @@ def _data_quality(pm: PostMortem) -> dict:
 
 
 def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[str],
-            title: str, notes: list[str], top: int = 20) -> dict:
-    """The post-mortem's document (``found``: its findings, computed when not given)."""
+            title: str, notes: list[str], top: int = 20, counters: dict | None = None
+            ) -> dict:
+    """The post-mortem's document (``found``: its findings, computed when not given;
+    ``counters``: the members' interface counters, :func:`.summary.counters_dict`)."""
     a, r = pm.analysis, pm.current
     found = findings(pm) if found is None else found
     flows = sent_flows(pm)
     inference = {i.direction: _inference(i) for i in pm.inferences} or None
-    return {
+    if counters is not None:
+        used = ("the loads' observed packets and bytes are the interface counters'"
+                if r.observed is None else "the loads' observed packets and bytes are the "
+                "member captures' (the interface counters are in observed_counters)")
+        notes = [*notes, *counters["notes"], used,
+                 *(f"interface counters: {w}" for w in counters["warnings"])]
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "generator": f"hashscope {installed_version('hashscope')}",
         "title": title, "inputs": inputs,
@@ -230,7 +244,7 @@ def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[
         "link_speed_bps": pm.link_bps,
         "members": _members(pm),
         "findings": [f.as_dict() for f in found],
-        "loads": _loads(pm, len(a.flows)),
+        "loads": _loads(pm, len(a.flows), counters),
         "timeline": _timeline(pm),
         "heaviest_flows": _heaviest(pm, flows, top),
         "policies": _policies(pm),
@@ -243,3 +257,6 @@ def summary(pm: PostMortem, found: list[Finding] | None = None, *, inputs: list[
         "captures": _captures(pm),
         "notes": notes,
     }
+    if counters is not None:
+        doc["observed_counters"] = counters
+    return doc

@@ -10,6 +10,7 @@ from hashscope.analysis.analyze import Analysis, PolicyResult
 from hashscope.analysis.imbalance import best_aggregate
 from hashscope.analysis.observed import moves
 from hashscope.analysis.spans import member_spans
+from hashscope.status.counters import ObservedCounters
 
 from .text import protocol_name
 
@@ -169,3 +170,28 @@ def compare_dict(a: Analysis, link_bps: float | None) -> dict:
     return {"packets": a.packets, "sent_packets": a.sent_packets,
             "assumptions": a.assumptions,
             "policies": compare_frame(a, link_bps).to_dict("records")}
+
+
+def counters_dict(seen: ObservedCounters, r: PolicyResult) -> dict:
+    """What the members carried by their interface counters (``observed_counters`` of
+    analyze's JSON): per member and direction packets, bytes and share, and the predicted
+    share beside transmit."""
+    names = list(r.setup.members.names)
+    predicted = max(int(r.load.bytes.sum()), 1)
+    rows = []
+    for direction, b, k in (("transmit", "tx_bytes", "tx_packets"),
+                            ("receive", "rx_bytes", "rx_packets")):
+        total = max(sum(getattr(d, b) for d in seen.deltas.values()), 1)
+        for i, name in enumerate(names):
+            d = seen.deltas.get(name)
+            if d is None:
+                continue
+            rows.append({"member": name, "direction": direction, "packets": getattr(d, k),
+                         "bytes": getattr(d, b), "share": getattr(d, b) / total,
+                         "predicted_share": (int(r.load.bytes[i]) / predicted
+                                             if direction == "transmit" else None)})
+    return {"before": seen.before.path, "after": seen.after.path,
+            "format": seen.before.format if seen.before.format == seen.after.format
+            else f"{seen.before.format}, {seen.after.format}",
+            "members": rows, "ignored": seen.ignored, "warnings": seen.warnings,
+            "notes": seen.notes}

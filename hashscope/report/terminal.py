@@ -48,8 +48,9 @@ def shows_progress() -> bool:
 
 
 def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list[str],
-                   found: list[dict] = ()) -> None:
-    """analyze's tables (its findings first, :func:`print_findings`)."""
+                   found: list[dict] = (), counters: dict | None = None) -> None:
+    """analyze's tables (its findings first, :func:`print_findings`; with ``counters``,
+    :func:`print_counters` under them)."""
     c = console()
     print_findings(c, list(found))
     for r in a.results:
@@ -102,8 +103,27 @@ def print_analysis(a: Analysis, link_bps: float | None, top: int, defaults: list
             ot.add_row(*cells(row.interface, str(row.packets), str(row.bytes),
                        f"{100 * row.bytes / total:.1f}%"))
         c.print(ot)
+    if counters is not None:
+        print_counters(c, counters)
     caveats = [r.policy.caveat for r in a.results if r.policy.caveat]
     for line in defaults + a.assumptions + caveats:
+        c.print(f"note: {visible(line)}")
+
+
+def print_counters(c: Console, d: dict) -> None:
+    """What the members carried by their interface counters (:func:`counters_dict`), with
+    the predicted share beside transmit, its warnings and notes."""
+    t = Table(title="observed from interface counters")
+    for col in ("member", "direction", "packets", "bytes", "share", "predicted share"):
+        t.add_column(col, justify="left" if col in ("member", "direction") else "right")
+    for m in d["members"]:
+        pred = m["predicted_share"]
+        t.add_row(*cells(m["member"], m["direction"], str(m["packets"]), str(m["bytes"]),
+                  f"{100 * m['share']:.1f}%", "" if pred is None else f"{100 * pred:.1f}%"))
+    c.print(t)
+    for line in d["warnings"]:
+        c.print(f"warning: {visible(line)}")
+    for line in d["notes"]:
         c.print(f"note: {visible(line)}")
 
 
