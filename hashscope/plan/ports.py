@@ -121,8 +121,13 @@ def hash_candidates(policy: Policy, setup: Setup, ends: Endpoints, vary: str,
     """(hash, member) of the frame of every value of ``vary``, in one assigner call."""
     if vary not in VARIES:
         raise ValueError(f"vary: one of {VARIES}")
-    table = packet_table(_tuples(ends, vary, values), len(values))
-    a = make_assigner(policy, setup).assign(table)
+    return hash_frames(policy, setup, _tuples(ends, vary, values), len(values))
+
+
+def hash_frames(policy: Policy, setup: Setup, tuples: Tuples, n: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, member) of n frames (:class:`Tuples`), in one assigner call."""
+    a = make_assigner(policy, setup).assign(packet_table(tuples, n))
     return np.where(a.has_hash, a.hash, 0).astype(np.uint32), a.link
 
 
