@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from hashscope.api import get_policy, parse_local, parse_speed, post_mortem
+from hashscope.errors import HashscopeError
 from hashscope.report.files import write_json
 from hashscope.report.findings import findings
 from hashscope.report.summary import analysis_dict
@@ -36,6 +37,10 @@ def analyze(
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 32,
     top: Annotated[int, typer.Option(help="Heaviest flows shown.")] = 10,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+    iperf3: Annotated[str | None, typer.Option(
+        "--iperf3", metavar="RESULT.json", help="Instead of captures: the streams of a "
+                                                "finished iperf3 -J run, and their members.")
+    ] = None,
 ) -> None:
     """Per member: flows, packets, bytes and share; imbalance; the heaviest flows; and
     first what it means (findings).
@@ -48,6 +53,11 @@ def analyze(
 
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
     """
+    if iperf3 is not None:
+        from .plan import show_iperf3
+        setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed)
+        show_iperf3(iperf3, policy, setup, None, None, fmt)
+        return
     pm, bps, defaults = _post_mortem(locals())
     found = [f.as_dict() for f in findings(pm)]
     shown = replace(pm.analysis, results=pm.analysis.results[:1])  # the bond's policy
@@ -88,6 +98,9 @@ def report(output: Path | None = None, **options) -> None:
     from hashscope.report.postmortem import summary
     from hashscope.report.write import write_report
 
+    if options.get("iperf3") is not None:
+        raise HashscopeError("--iperf3: report reads captures; `hashscope analyze --iperf3` "
+                             "or `hashscope plan --iperf3` show an iperf3 run")
     pm, bps, defaults = _post_mortem(options)
     paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]
     name = _name(paths)
