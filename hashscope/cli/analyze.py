@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from hashscope.api import get_policy, parse_local, parse_speed, post_mortem
+from hashscope.errors import HashscopeError
 from hashscope.report.files import write_json
 from hashscope.report.findings import findings
 from hashscope.report.summary import analysis_dict, counters_dict
@@ -39,6 +40,10 @@ def analyze(
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 32,
     top: Annotated[int, typer.Option(help="Heaviest flows shown.")] = 10,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
+    iperf3: Annotated[str | None, typer.Option(
+        "--iperf3", metavar="RESULT.json", help="Instead of captures: the streams of a "
+                                                "finished iperf3 -J run, and their members.")
+    ] = None,
     bond_status: p.BondStatusFile = None,
 ) -> None:
     """Per member: flows, packets, bytes and share; imbalance; the heaviest flows; and
@@ -54,6 +59,12 @@ def analyze(
 
       hashscope analyze bond0.pcap --links eth0,eth1 --counters before.json after.json
     """
+    if iperf3 is not None:
+        from .plan import show_iperf3
+        links, down, mode, policy, _ = p.bond_status(bond_status, links, down, mode, policy)
+        setup = p.setup(links, down, mode, vlan, kernel, freebsd, seed)
+        show_iperf3(iperf3, policy, setup, None, None, fmt)
+        return
     snapshots = _snapshots(counters)
     pm, bps, defaults = _post_mortem(locals())
     found = [f.as_dict() for f in findings(pm)]
@@ -111,6 +122,9 @@ def report(output: Path | None = None, **options) -> None:
     from hashscope.report.postmortem import summary
     from hashscope.report.write import write_report
 
+    if options.get("iperf3") is not None:
+        raise HashscopeError("--iperf3: report reads captures; `hashscope analyze --iperf3` "
+                             "or `hashscope plan --iperf3` show an iperf3 run")
     snapshots = _snapshots(options.get("counters"))
     pm, bps, defaults = _post_mortem(options)
     paths = [str(x) for x in p.inputs(options["captures"], options["member"], None)]

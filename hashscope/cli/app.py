@@ -17,7 +17,7 @@ import typer
 from hashscope.errors import HashscopeError, SetupError
 from hashscope.report.text import visible
 
-from . import analyze, assign, compare, flows, infer, policies, status
+from . import analyze, assign, compare, flows, infer, plan, policies, status
 from .params import option_name
 
 try:  # typer 0.2x carries its own copy of click
@@ -48,7 +48,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 for command in (flows.flows, version, analyze.analyze, analyze.report, compare.compare,
-                assign.assign, infer.infer, policies.policies, status.status):
+                assign.assign, infer.infer, policies.policies, status.status, plan.plan):
     app.command()(command)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 from itertools import combinations
-from math import factorial
+from math import exp, factorial, lgamma, log
+
+import numpy as np
 
 LEVELS = (0.5, 0.9, 0.95, 0.99)  #: the probabilities streams_for is asked for
 MAX_STREAMS = 4096  #: streams_for gives up beyond (with a share near zero)
@@ -55,20 +57,48 @@ def streams_for(p: float, shares: tuple[float, ...]) -> int | None:
 def expected_busiest_share(streams: int, shares: tuple[float, ...]) -> float:
     """E[most flows on one member] / streams, for ``streams`` flows of equal size.
 
-    E[max] = sum over c >= 0 of P(max > c), and P(max <= c) = streams! [x^streams]
-    prod_i sum_{j <= c} (p_i x)^j / j! (the multinomial, member by member)."""
+    E[max] = sum over c >= 0 of P(max > c). P(max <= c) comes from Poissonisation: with
+    independent N_i ~ Poisson(k p_i), the counts given sum N_i = k are the multinomial, so
+    P(max <= c) = P(every N_i <= c, sum N_i = k) / P(sum N_i = k): a convolution of
+    truncated Poisson distributions (numpy, well scaled), for the c where it is not 0 or
+    1 (c from ceil(k / n) - 1 until it reaches 1)."""
     if streams <= 0:
         return 0.0
-    k = streams
-    fact = [factorial(j) for j in range(k + 1)]
-    expected = 0.0
-    for c in range(k):
-        poly = [1.0] + [0.0] * k
-        for p in shares:
-            term = [p ** j / fact[j] if j <= c else 0.0 for j in range(k + 1)]
-            poly = [sum(poly[a] * term[d - a] for a in range(d + 1)) for d in range(k + 1)]
-        expected += 1.0 - min(poly[k] * fact[k], 1.0)
-    return expected / k
+    k, n = streams, len(shares)
+    j = np.arange(k + 1)
+    logfact = np.array([lgamma(x + 1.0) for x in j])
+    pmfs = []
+    for p in shares:
+        lam = k * p
+        pmfs.append(np.exp(j * log(lam) - lam - logfact) if lam > 0
+                    else (j == 0).astype(float))
+    at_k = exp(k * log(k) - k - lgamma(k + 1.0))  # P(Poisson(k) = k)
+    expected = float(-(-k // n) - 1)  # P(max > c) = 1 below ceil(k / n)
+    for c in range(-(-k // n) - 1, k):
+        total = np.zeros(k + 1)
+        total[0] = 1.0
+        for pmf in pmfs:
+            total = np.convolve(total, np.where(j <= c, pmf, 0.0))[: k + 1]
+        below = min(total[k] / at_k, 1.0)
+        expected += 1.0 - below
+        if below > 1.0 - 1e-15:
+            break
+    return float(expected / k)
+
+
+def odds_row(streams: int, shares: tuple[float, ...]) -> dict:
+    """The odds of ``streams`` flows over members with these shares: P(every member used),
+    the busiest member's expected share, and the streams needed for each of LEVELS."""
+    return {"links": len(shares), "p_all_used": p_all_used(streams, shares),
+            "expected_busiest_share": expected_busiest_share(streams, shares),
+            "streams_for": {str(q): streams_for(q, shares) for q in LEVELS}}
+
+
+def odds_table(streams: int, links: range = range(2, 9)) -> dict[str, list[dict]]:
+    """:func:`odds_row` for each member count, for a uniform hash and for a switch's 8
+    hash buckets dealt round the members (:func:`bucket_shares`)."""
+    return {"uniform": [odds_row(streams, uniform_shares(n)) for n in links],
+            "8-buckets": [odds_row(streams, bucket_shares(n)) for n in links]}
 
 
 def curve(shares: tuple[float, ...], up_to: int) -> list[tuple[int, float]]:

@@ -215,8 +215,8 @@ def colliding_ports(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
         "one bit, so source ports that differ only in bit 0 always take the same member: "
         f"{', '.join(examples)}. These pairs carried {_pct(share)} of the bytes. Tools that "
         "open consecutive ports (iperf3 --cport, a connection pool) lose half the members; "
-        "use ports that differ in higher bits (step 2), or let the kernel pick them "
-        "(connect() picks ports of one parity, step 2).",
+        "use ports two apart (`hashscope plan` picks them with the real hash), or let "
+        "the kernel pick them (connect() takes even ports, 2 or more apart).",
         {"pairs": len(hit), "share": share, "examples": examples},
         ("table-heaviest", "chart-flow-timeline"))
 
@@ -309,8 +309,11 @@ def data_quality(pm: PostMortem) -> list[Finding]:
                            {"frames": a.duplicates}, ("data-quality",)))
     if a.snapped:
         out.append(Finding("data-quality-snapped", "info", f"{a.snapped} frames cut by the "
-                           "snap length", "Their bytes count at their length on the wire; "
-                           "headers cut off make their member unpredictable.",
+                           "snap length", "The capture kept only the first bytes of these "
+                           "frames; their bytes count at their length on the wire. "
+                           + ("A frame cut inside the headers a policy reads cannot be placed "
+                              "(below)." if r.load.unknown_packets else
+                              "The headers the hash reads were all there."),
                            {"frames": a.snapped}, ("data-quality",)))
     if r.load.unknown_packets:
         out.append(Finding("data-quality-unpredicted", "warning", f"{r.load.unknown_packets} "
