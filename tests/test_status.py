@@ -271,7 +271,7 @@ def test_status_command_table_and_json(monkeypatch, capsys):
     doc = json.loads(out)
     assert (doc["kind"], doc["mode"], doc["policy"]) == ("linux", "active-backup", None)
     assert [m["name"] for m in doc["members"]] == ["enp2s0", "enp3s0"]
-    assert doc["members"][1] == {"name": "enp3s0", "up": False, "speed_bps": None,
+    assert doc["members"][1] == {"name": "enp3s0", "up": False, "speed": None,
                                  "aggregator": None, "flags": [], "active": False,
                                  "out": "MII Status down"}
     assert {"line": 1, "text": "And the bonding configuration:"} in doc["ignored"]
@@ -298,7 +298,7 @@ def test_bond_status_gives_analyze_its_defaults(monkeypatch, capsys):
     assert code == 0
     code, explicit, _ = run_main(monkeypatch, capsys, "analyze", *_pcaps(), "--policy",
                                  "layer3+4", "--links", "ens1f0,ens1f1,ens1f2,ens1f3",
-                                 "--format", "json")
+                                 "--link-speed", "10G", "--format", "json")
     a, b = json.loads(with_status), json.loads(explicit)
     notes = a.pop("assumptions")
     b.pop("assumptions")
@@ -365,3 +365,16 @@ def test_the_api_exports_read_status():
     import hashscope
 
     assert hashscope.read_status is read_status
+
+
+def test_the_status_files_speed_is_the_link_speed(monkeypatch, capsys):
+    code, out, err = run_main(monkeypatch, capsys, "analyze", *_pcaps(), "--bond-status",
+                              IPERF / "proc_net_bonding_bond0.txt", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["policies"][0]["capacity_bps"] == 4 * 10e9  # four slaves at 10000 Mbps
+    assert any("--link-speed 10 Gbit/s from the bond status" in n for n in d["assumptions"])
+    code, out, err = run_main(monkeypatch, capsys, "analyze", *_pcaps(), "--bond-status",
+                              IPERF / "proc_net_bonding_bond0.txt", "--link-speed", "1G",
+                              "--format", "json")
+    assert json.loads(out)["policies"][0]["capacity_bps"] == 4 * 1e9  # the option wins

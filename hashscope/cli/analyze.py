@@ -97,6 +97,9 @@ def _post_mortem(options: dict):
         o["bond_status"], o["links"], o["down"], o["mode"], o["policy"])
     links, member_notes = p.member_links(links, paths)
     bps = parse_speed(o["link_speed"]) if o["link_speed"] else None
+    if bps is None and o["bond_status"] is not None:
+        bps, said = p.status_speed(o["bond_status"])
+        status_notes += said
     setup = p.setup(links, down, mode, o["vlan"], o["kernel"], o["freebsd"],
                     o["seed"], o["packets_per_slave"], o["rr_limit"], o["tlb_dynamic_lb"],
                     o["rebalance_interval"], o["link_event"])

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from hashscope.analysis.imbalance import format_rate
 from hashscope.api import Setup, get_policy, make_setup, read_status
 from hashscope.capture.cooked import parse_ifindex
 from hashscope.capture.interfaces import interface_names
@@ -202,6 +203,16 @@ def bond_status(path: Path | None, links: str | None = None, down: list[str] | N
         notes.append(f"{len(st.ignored)} lines of {path} not understood (`hashscope status "
                      f"{path}` lists them)")
     return links, down, mode, policy, notes
+
+
+def status_speed(path: Path) -> tuple[float | None, list[str]]:
+    """The members' link speed from ``--bond-status`` (when the members that are up all
+    say the same one), for ``--link-speed``; and the note saying so."""
+    speeds = {m.speed_bps for m in read_status(path).members if m.up}
+    if len(speeds) != 1 or None in speeds:
+        return None, []
+    (bps,) = speeds
+    return float(bps), [f"--link-speed {format_rate(bps)} from the bond status {path}"]
 
 
 _KINDS = {"linux": "/proc/net/bonding", "freebsd": "ifconfig lagg",

@@ -26,7 +26,7 @@ def status_dict(st: BondStatus) -> dict:
         "file": st.path, "kind": st.kind, "name": st.name, "mode": st.mode,
         "policy": st.policy, "active_aggregator": st.active_aggregator,
         "active": st.active, "down": list(st.down),
-        "members": [{"name": m.name, "up": m.up, "speed_bps": m.speed_bps,
+        "members": [{"name": m.name, "up": m.up, "speed": m.speed_bps,
                      "aggregator": m.aggregator, "flags": list(m.flags), "active": m.active,
                      "out": m.out or None,
                      **({"buckets": [{"hash": h, "kB": kb} for h, kb in m.buckets]}
