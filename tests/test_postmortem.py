@@ -217,3 +217,11 @@ def test_bond_copies_under_any_are_duplicates_counted_once():
                      hashscope.make_setup(links=",".join(info["slaves"])))
     dup = by_id(pm)["data-quality-duplicates"]
     assert dup.numbers["frames"] == cap["records"] - info["packets"]
+
+
+def test_four_planned_streams_on_four_members_are_no_problem():
+    """The kernel lab's replay of plan's ports: one stream a slave, no colliding ports."""
+    _, pm = scenario("iperf3-P4-planned")
+    f = by_id(pm)
+    assert "colliding-ports" not in f
+    assert f["elephants"].severity == "info" and f["elephants"].numbers["members_used"] == 4

@@ -84,10 +84,18 @@ def elephants(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
             f"and no policy makes {'it' if k == 1 else 'them'} faster. ")
     if k < n:
         text += f"{who} can use at most {k} of the {n} members. "
-    else:
+    elif used < n:
         text += (f"With a random hash, {k} flows use all {n} members with "
                  f"{_pct(p_all_used(k, uniform_shares(n)))} probability; here "
                  f"{used} of the {n} members carry the bytes. ")
+    else:  # every member carries its share: as spread as these flows can be
+        return Finding(
+            "elephants", "info", f"{who} carried {_pct(share[k - 1])} of the bytes, on all "
+            f"{n} members", text + f"Here all {n} members carry them (with a random hash "
+            f"{k} flows do that with {_pct(p_all_used(k, uniform_shares(n)))} probability): "
+            "as spread as these flows can be; each still runs at most at one link's speed.",
+            {"flows": k, "share": float(share[k - 1]), "bytes": total, "members": n,
+             "members_used": used}, ("chart-flow-timeline", "table-heaviest"))
     text += (f"More parallel streams help (iperf3 -P, SMB multichannel, parallel rsync or "
              f"backup jobs): with a random hash, {s90} streams use all {n} members with 90% "
              f"probability ({s50} for 50%); {n} streams with chosen source ports can use every "
