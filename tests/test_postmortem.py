@@ -225,3 +225,11 @@ def test_four_planned_streams_on_four_members_are_no_problem():
     f = by_id(pm)
     assert "colliding-ports" not in f
     assert f["elephants"].severity == "info" and f["elephants"].numbers["members_used"] == 4
+
+
+def test_smb3_channels_on_both_members_but_unevenly():
+    """SMB3 multichannel, 4 equal channels over 2 members: 3 on one, 1 on the other."""
+    _, pm = scenario("smb3-multichannel")
+    e = by_id(pm)["elephants"]
+    assert e.severity == "warning" and e.numbers["members_used"] == 2
+    assert "unevenly: the busiest 75%" in e.text

@@ -24,6 +24,7 @@ UNBALANCED = 1.5  #: max/mean from this on is not
 ONE_MAC = 0.9  #: share of the bytes behind one MAC pair that makes "one router"
 BETTER = 0.05  #: a policy is better when its busiest member's share is lower by this
 FEW_FLOWS = 2  #: elephants are at most this many flows per member
+NEAR = 0.05  #: a busiest share this close to the best split is as even as the flows allow
 HEAVY = 2000  #: the heaviest flows looked at for colliding ports
 
 
@@ -84,11 +85,16 @@ def elephants(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
             f"and no policy makes {'it' if k == 1 else 'them'} faster. ")
     if k < n:
         text += f"{who} can use at most {k} of the {n} members. "
-    elif used < n:
+    busiest = pm.current.imbalance().busiest_share
+    floor = max(float(share[0]), 1 / n)  # no split of these flows does better
+    if k >= n and used == n and busiest > floor + NEAR:
+        text += (f"All {n} members carry them, but unevenly: the busiest {_pct(busiest)}, "
+                 f"where the largest flow alone is {_pct(float(share[0]))}. ")
+    elif k >= n and used < n:
         text += (f"With a random hash, {k} flows use all {n} members with "
                  f"{_pct(p_all_used(k, uniform_shares(n)))} probability; here "
                  f"{used} of the {n} members carry the bytes. ")
-    else:  # every member carries its share: as spread as these flows can be
+    elif k >= n:  # every member carries its share: as spread as these flows can be
         return Finding(
             "elephants", "info", f"{who} carried {_pct(share[k - 1])} of the bytes, on all "
             f"{n} members", text + f"Here all {n} members carry them (with a random hash "
