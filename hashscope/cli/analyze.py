@@ -46,8 +46,9 @@ def analyze(
     ] = None,
     bond_status: p.BondStatusFile = None,
 ) -> None:
-    """Per member: flows, packets, bytes and share; imbalance; the heaviest flows; and
-    first what it means (findings).
+    """Per member: flows, packets, bytes, share, imbalance; findings; heaviest flows.
+
+    The findings (what it means) come first, then the tables.
 
     Examples:
 

@@ -94,8 +94,10 @@ def plan(
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
     bond_status: p.BondStatusFile = None,
 ) -> None:
-    """Which source ports (addresses, MACs) put N streams on distinct members, with the real
-    hash; the traps of consecutive ports; and the odds of N random streams.
+    """Ports (addresses, MACs) that put N streams on distinct members; the odds.
+
+    Computed with the real hash; with the traps of consecutive ports, and the odds of N
+    random streams.
 
     Examples:
 

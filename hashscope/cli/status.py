@@ -21,8 +21,10 @@ def status(
         metavar="FILE...", show_default=False)],
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
 ) -> None:
-    """What a bond says about itself: kind, mode, policy, members in order (up, speed,
-    aggregator, flags), and the lines that were not understood.
+    """What a bond's status text says: kind, mode, policy, members in order.
+
+    Each member with up, speed, aggregator and flags; and the lines that were not
+    understood.
 
     Examples:
 
