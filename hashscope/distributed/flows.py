@@ -8,6 +8,7 @@ in file order, so the result is the in-process one exactly.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import tempfile
@@ -97,6 +98,7 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None):
         raise HashscopeError("--workers must be at least 1")
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                        processes=True, dashboard_address=None,
+                                       silence_logs=logging.CRITICAL,  # errors: ours
                                        env={"NUMBA_NUM_THREADS": "1"})
     return distributed.Client(cluster)
 
