@@ -26,6 +26,9 @@ class SetupError(HashscopeError):
         """The message with ``option`` as the setting's name."""
         return self.message.replace("{option}", option)
 
+    def __reduce__(self):  # picklable (a worker's error reaches the client)
+        return type(self), (self.setting, self.message)
+
 
 @dataclass
 class CaptureProblem:
@@ -50,6 +53,10 @@ class CaptureError(HashscopeError):
     def __init__(self, path: str, offset: int | None, message: str):
         self.problem = CaptureProblem(path, offset, message)
         super().__init__(str(self.problem))
+
+    def __reduce__(self):  # picklable (a worker's error reaches the client)
+        p = self.problem
+        return type(self), (p.path, p.offset, p.message)
 
 
 class CaptureWarning(CaptureProblem):

@@ -20,7 +20,7 @@ LAYERS = [
     ["__init__"],
     ["cli"],
     ["api"],
-    ["report"],
+    ["report", "distributed"],
     ["analysis", "plan", "status"],
     ["hashes", "flows"],
     ["decode"],

@@ -12,7 +12,18 @@ from hashscope.errors import HashscopeError
 from hashscope.report.files import write_flows
 
 from . import first_run
-from .params import BondStatusFile, Captures, Ifindex, Member, Output, bond_status, inputs, note
+from .params import (
+    BondStatusFile,
+    Captures,
+    Ifindex,
+    Member,
+    Output,
+    Scheduler,
+    Workers,
+    bond_status,
+    inputs,
+    note,
+)
 from .progress import reading
 
 
@@ -32,6 +43,8 @@ def flows(
     output: Output = None,
     top: Annotated[int, typer.Option(help="Rows shown by --format table (0: all).")] = 20,
     bond_status_file: BondStatusFile = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """The flow table, largest first: one row per flow key (one direction).
 
@@ -42,6 +55,8 @@ def flows(
       hashscope flows eth0.pcapng eth1.pcapng --format csv -o flows.csv
 
       zcat big.pcap.gz | hashscope flows - --format parquet -o flows.parquet
+
+      hashscope flows ring_*.pcapng --workers 2 --format csv -o flows.csv
     """
     paths = inputs(captures, member, ifindex)
     if fmt is FlowFormat.parquet and output is None:
@@ -49,5 +64,13 @@ def flows(
     if bond_status_file is not None:  # read (and checked); a flow table needs no bond
         for line in bond_status(bond_status_file, default_policy=None)[4][:1]:
             note(line.split(": ", 1)[0] + ": read; the flow table uses no bond setting")
+    if workers is not None and scheduler is not None:
+        raise HashscopeError("--workers and --scheduler: give one of them")
     first_run.flows()
-    write_flows(reading(read_flows, paths), fmt.value, output, top)
+    if workers is None and scheduler is None:
+        result = reading(read_flows, paths)
+    else:
+        from hashscope.distributed.flows import read_flows_dask
+
+        result = reading(read_flows_dask, paths, workers=workers, scheduler=scheduler)
+    write_flows(result, fmt.value, output, top)

@@ -225,3 +225,13 @@ CountersOpt = Annotated[tuple[Path, Path] | None, typer.Option(
     help="The members' interface counters before and after the traffic (ip -s -j link, "
          "/proc/net/dev, netstat -ib or ip -s link, saved to two files): what each member "
          "carried, beside the prediction.")]
+
+
+Workers = Annotated[int | None, typer.Option(
+    "--workers", min=1, metavar="N",
+    help="Read the files on a local Dask cluster of N processes, one file a task "
+         "(pip install 'hashscope[dask]').")]
+Scheduler = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="tcp://HOST:PORT",
+    help="Read the files on the workers of a running Dask scheduler (they open the paths "
+         "given).")]
