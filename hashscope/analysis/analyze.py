@@ -243,9 +243,10 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     on_members = None
     if fold is not None and observes_members(names, setup.members):
         on_members = fold.frame(names, setup.members)
-        for r in results:
-            r.observed = compare_members(on_members, r.load, setup.members,
-                                         tallies.get(id(r.load)))
+        for r in results:  # a load without each flow's members predicts no flow's member
+            if r.load.flow_links is not None:
+                r.observed = compare_members(on_members, r.load, setup.members,
+                                             tallies.get(id(r.load)))
         spans = member_spans(on_members, setup.members.names)
         barely = overlap_warning(spans)
         if barely:

@@ -235,7 +235,7 @@ def colliding_ports(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
         ("table-heaviest", "chart-flow-timeline"))
 
 
-def _spread(r) -> float:
+def busiest_spread(r) -> float:
     """The busiest member's share under a policy (the average over random keys)."""
     if r.key_imbalance:
         return float(np.mean([k.busiest_share for k in r.key_imbalance]))
@@ -246,22 +246,23 @@ def better_policy(pm: PostMortem) -> Finding | None:
     results = [r for r in pm.analysis.results if r.load.bytes.sum() > 0]
     if len(results) < 2 or pm.current not in results or _members_up(pm) < 2:
         return None
-    cur = _spread(pm.current)
-    best = min(results, key=_spread)
+    cur = busiest_spread(pm.current)
+    best = min(results, key=busiest_spread)
     numbers = {"current": pm.current.policy.name, "current_busiest_share": cur,
-               "best": best.policy.name, "best_busiest_share": _spread(best),
+               "best": best.policy.name, "best_busiest_share": busiest_spread(best),
                "ideal_share": 1 / _members_up(pm)}
-    if _spread(best) <= cur - BETTER:
+    if busiest_spread(best) <= cur - BETTER:
         return Finding(
             "better-policy", "warning", f"{best.policy.name} would spread this traffic "
             "better", f"Under {best.policy.name} the busiest member would carry "
-            f"{_pct(_spread(best))} of the bytes, against {_pct(cur)} under "
+            f"{_pct(busiest_spread(best))} of the bytes, against {_pct(cur)} under "
             f"{pm.current.policy.name} (even would be {_pct(1 / _members_up(pm))}).",
             numbers, ("chart-policies",))
     return Finding("better-policy", "ok", f"No other {pm.current.policy.family} policy "
                    "spreads this traffic better",
                    f"The busiest member carries {_pct(cur)} under {pm.current.policy.name}; the "
-                   f"best of the {len(results)} policies compared gives {_pct(_spread(best))}."
+                   f"best of the {len(results)} policies compared gives "
+                   f"{_pct(busiest_spread(best))}."
                    " What limits the spread is the traffic (how many flows, how large), not "
                    "the policy.", numbers, ("chart-policies",))
 

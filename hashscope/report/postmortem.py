@@ -13,7 +13,7 @@ import pandas as pd
 from hashscope.analysis.postmortem import PostMortem
 from hashscope.plan.odds import curve, streams_for, uniform_shares
 
-from .findings import Finding, _spread, findings, sent_flows
+from .findings import Finding, busiest_spread, findings, sent_flows
 from .summary import comparison_dict, describe
 from .text import protocol_name
 
@@ -114,7 +114,7 @@ def _policies(pm: PostMortem) -> list[dict]:
             continue
         imb = r.imbalance()
         out.append({"policy": r.policy.name, "accuracy": r.policy.accuracy,
-                    "busiest_share": _spread(r), "jain": imb.jain, "max_mean": imb.max_mean,
+                    "busiest_share": busiest_spread(r), "jain": imb.jain, "max_mean": imb.max_mean,
                     "random_key": bool(r.key_imbalance), "current": r is pm.current,
                     "inferred": r.policy.name == inferred})
     return out
