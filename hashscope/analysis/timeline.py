@@ -81,6 +81,36 @@ class TimeBins:
             self.counts = np.pad(self.counts, ((0, 0), (max(left, 0), max(right, 0))))
             self.lo = min(self.lo, lo)
 
+    def merged(self, other: TimeBins) -> TimeBins:
+        """These bins and ``other``'s (the same series) as one: what one run over both
+        frames gives, since bins are aligned to the epoch and the width is the smallest
+        that holds the span."""
+        out, theirs = self.copy(), other.copy()
+        if theirs.lo is None:
+            return out
+        if out.lo is None:
+            return theirs
+        while out.width < theirs.width:
+            out._widen()
+        while theirs.width < out.width:
+            theirs._widen()
+        lo = min(out.lo, theirs.lo)
+        hi = max(out.lo + out.counts.shape[1], theirs.lo + theirs.counts.shape[1]) - 1
+        while hi - lo + 1 > MAX_BINS:
+            out._widen()
+            theirs._widen()
+            lo, hi = lo // 2, hi // 2
+        out._cover(min(out.lo, theirs.lo),
+                   max(out.lo + out.counts.shape[1], theirs.lo + theirs.counts.shape[1]) - 1)
+        at = theirs.lo - out.lo
+        out.counts[:, at: at + theirs.counts.shape[1]] += theirs.counts
+        return out
+
+    def copy(self) -> TimeBins:
+        out = TimeBins(self.names)
+        out.width, out.lo, out.counts = self.width, self.lo, self.counts.copy()
+        return out
+
     def timeline(self) -> Timeline:
         start = 0 if self.lo is None else self.lo * self.width
         return Timeline(start, self.width, self.names, self.counts.copy())

@@ -69,12 +69,15 @@ class Survey:
         group), each group's files by their first frame's time, with the run's
         settings; groups in order of first appearance. Files that tell nothing (stdin,
         unreadable) are groups of their own."""
-        groups: dict[object, list[FilePeek]] = {}
+        return [[self.peeks[k].path for k in g] + list(self.extra) for g in self.stream_order()]
+
+    def stream_order(self) -> list[list[int]]:
+        """:meth:`streams` as indices into ``peeks``."""
+        groups: dict[object, list[int]] = {}
         for k, f in enumerate(self.peeks):
-            groups.setdefault(f.names if f.names else ("#", k), []).append(f)
-        return [[f.path for f in sorted(g, key=lambda f: (f.first_ns is None,
-                                                          f.first_ns or 0))]
-                + list(self.extra) for g in groups.values()]
+            groups.setdefault(f.names if f.names else ("#", k), []).append(k)
+        first = [(f.first_ns is None, f.first_ns or 0) for f in self.peeks]
+        return [sorted(g, key=first.__getitem__) for g in groups.values()]
 
 
 def survey(paths: Sequence[Path]) -> Survey:

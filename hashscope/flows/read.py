@@ -93,6 +93,13 @@ def merge_summaries(a: FlowSummary, b: FlowSummary) -> FlowSummary:
     renumbered after ``a``'s; flows of the same key are one (counts added, first the
     earliest, last the latest, interfaces united), in order of first appearance.
     """
+    return merge_rows(a, b)[0]
+
+
+def merge_rows(a: FlowSummary, b: FlowSummary
+               ) -> tuple[FlowSummary, np.ndarray, np.ndarray, list[int]]:
+    """:func:`merge_summaries`, with where things went: the merged row of each of ``a``'s
+    flows and of ``b``'s, and the merged interface index of each of ``b``'s interfaces."""
     registry = InterfaceRegistry()
     for iface in a.interfaces:
         registry.add(iface)
@@ -103,6 +110,7 @@ def merge_summaries(a: FlowSummary, b: FlowSummary) -> FlowSummary:
     stats = np.concatenate((a.stats, b.stats))
     ifmask = np.concatenate((_remap_mask(a.ifmask, list(range(len(a.interfaces))), words),
                              _remap_mask(b.ifmask, remap_b, words)))
+    where = np.arange(len(keys), dtype=np.int64)
     if len(keys):
         # a stable sort on the key words: a key's rows side by side, a's first
         order = np.lexsort(keys.T[::-1])
@@ -119,8 +127,13 @@ def merge_summaries(a: FlowSummary, b: FlowSummary) -> FlowSummary:
         first = order[starts]  # each key's first row: where it first appeared
         rows = np.argsort(first, kind="stable")
         keys, stats, ifmask = sk[starts][rows], merged[rows], masks[rows]
-    return FlowSummary(keys, stats, ifmask, registry.interfaces, a.packets + b.packets,
-                       a.undecoded + b.undecoded, [*a.warnings, *b.warnings], a.size + b.size)
+        position = np.empty(len(rows), np.int64)
+        position[rows] = np.arange(len(rows))
+        where[order] = position[np.cumsum(new) - 1]
+    n_a = len(a.keys)
+    return (FlowSummary(keys, stats, ifmask, registry.interfaces, a.packets + b.packets,
+                        a.undecoded + b.undecoded, [*a.warnings, *b.warnings],
+                        a.size + b.size), where[:n_a], where[n_a:], remap_b)
 
 
 def merge_all(summaries: Iterable[FlowSummary]) -> FlowSummary:
