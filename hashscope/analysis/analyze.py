@@ -171,11 +171,12 @@ def finish(plan: Plan, part: Part, warnings: Sequence = ()) -> Analysis:
 
 
 def compare(paths: Sequence[str], setup: Setup, local: LocalHost | None = None,
-            keys: int = 16, **handlers) -> Analysis:
+            keys: int = 16, analyzer: Callable | None = None, **handlers) -> Analysis:
     """Every policy that exists for ``setup`` over the captures, keeping those that placed
     any frame (``handlers``: ``on_warning``, ``on_progress``, ``on_start`` of
-    :func:`analyze`)."""
-    result = analyze(paths, applicable_policies(setup), setup, local, keys, **handlers)
+    :func:`analyze`; ``analyzer``: :func:`analyze`'s stand-in, e.g. a cluster's)."""
+    result = (analyzer or analyze)(paths, applicable_policies(setup), setup, local, keys,
+                              **handlers)
     result.results = [r for r in result.results if r.load.packets.sum() or r.load.bytes.sum()]
     return result
 

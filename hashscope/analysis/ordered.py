@@ -105,17 +105,23 @@ class Carry:
 
 def order_warnings(streams: list[list[int]], spans: dict[int, tuple[int, int] | None],
                    paths: list) -> list[CaptureWarning]:
-    """Files of one stream that overlap in time: an ordered policy runs over them one
-    after the other, in the order of their first frames, which is then not the order the
-    bond sent their frames in."""
+    """One warning per stream whose files overlap in time: an ordered policy runs over
+    them one after the other, in the order of their first frames, which is then not the
+    order the bond sent their frames in."""
     out = []
     for stream in streams:
         seen = [k for k in stream if spans.get(k) is not None]
-        for before, k in zip(seen, seen[1:], strict=False):
-            if spans[k][0] < spans[before][1]:
-                out.append(CaptureWarning(str(paths[k]), None, (
-                    f"starts {(spans[before][1] - spans[k][0]) / 1e9:.6f} s before "
-                    f"{paths[before]} ends: policies that depend on the order of the frames "
-                    "(balance-rr, roundrobin, OVS's buckets, link events) take one file "
-                    "after the other, in the order of their first frames")))
+        over = [(spans[before][1] - spans[k][0], before, k)
+                for before, k in zip(seen, seen[1:], strict=False)
+                if spans[k][0] < spans[before][1]]
+        if not over:
+            continue
+        most, before, k = max(over)
+        many = (f" ({len(over)} of the stream's {len(seen)} files overlap the one before "
+                "them; this one the most)" if len(over) > 1 else "")
+        out.append(CaptureWarning(str(paths[k]), None, (
+            f"starts {most / 1e9:.6f} s before {paths[before]} ends{many}: policies that "
+            "depend on the order of the frames (balance-rr, roundrobin, OVS's buckets, "
+            "link events) take a stream's files one after the other, in the order of "
+            "their first frames")))
     return out

@@ -5,7 +5,7 @@ traffic."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hashscope.capture.reader import ProgressHandler, WarningHandler
@@ -44,12 +44,15 @@ def alternatives(policy: Policy, setup: Setup) -> list[Policy]:
 def post_mortem(paths: Sequence, policy: Policy, setup: Setup, local: LocalHost | None = None,
                 link_bps: float | None = None, keys: int = DEFAULT_KEYS,
                 on_warning: WarningHandler | None = None,
-                on_progress: ProgressHandler | None = None, on_start=None) -> PostMortem:
+                on_progress: ProgressHandler | None = None, on_start=None,
+                analyzer: Callable | None = None, key_search_run: Callable | None = None
+                ) -> PostMortem:
     """Analyze the captures under ``policy`` (frame by frame: its bytes over time, and with
     member captures its agreement frame by frame) and its alternatives; where the captures
-    were taken on the members, also infer what explains them."""
+    were taken on the members, also infer what explains them. ``analyzer``: :func:`analyze`'s
+    stand-in (a cluster's); ``key_search_run``: where infer's FreeBSD key search runs."""
     policies = [policy, *alternatives(policy, setup)]
-    a = analyze(paths, policies, setup, local, keys, on_warning=on_warning,
+    a = (analyzer or analyze)(paths, policies, setup, local, keys, on_warning=on_warning,
                 on_progress=on_progress, on_start=on_start, timeline=True,
                 flows_of_first=True)
     pm = PostMortem(a, link_bps)

@@ -45,6 +45,7 @@ def analyze(
                                                 "finished iperf3 -J run, and their members.")
     ] = None,
     bond_status: p.BondStatusFile = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None,
 ) -> None:
     """Per member: flows, packets, bytes, share, imbalance; findings; heaviest flows.
 
@@ -59,6 +60,8 @@ def analyze(
       hashscope analyze nas.pcap -p lagg:l3,l4 --links 4 --link-speed 1G
 
       hashscope analyze bond0.pcap --links eth0,eth1 --counters before.json after.json
+
+      hashscope analyze ring_*.pcapng -p lagg:l3,l4 --links 3 --workers 2
     """
     if iperf3 is not None:
         from .plan import show_iperf3
@@ -106,7 +109,9 @@ def _post_mortem(options: dict):
                     o["rebalance_interval"], o["link_event"])
     chosen = get_policy(policy)
     first_run.bond([chosen], setup, o["keys"])
-    pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps, o["keys"])
+    with p.cluster(o["workers"], o["scheduler"]) as c:
+        pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps,
+                     o["keys"], analyzer=c.analyze if c else None)
     pm.analysis.assumptions += member_notes + status_notes
     return pm, bps, p.defaults(links, mode, o["kernel"], chosen.family)
 

@@ -28,6 +28,7 @@ def compare(
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 16,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
     bond_status: p.BondStatusFile = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None,
 ) -> None:
     """Every applicable policy side by side, most even first.
 
@@ -36,6 +37,8 @@ def compare(
       hashscope compare capture.pcap --links 4
 
       hashscope compare backup.pcapng --links 2 --local 10.0.0.5 --link-speed 10G
+
+      hashscope compare ring_*.pcapng --links 4 --workers 2
     """
     paths = p.inputs(captures, member, ifindex)
     links, down, _, _, status_notes = p.bond_status(bond_status, links, down, None, None,
@@ -45,7 +48,9 @@ def compare(
     setup = p.setup(links, down, None, vlan, kernel, freebsd, seed,
                     rebalance=rebalance_interval, link_events=link_event)
     first_run.bond(applicable_policies(setup), setup, keys)
-    result = reading(run_comparison, paths, setup, parse_local(local), keys)
+    with p.cluster(workers, scheduler) as c:
+        result = reading(run_comparison, paths, setup, parse_local(local), keys,
+                         analyzer=c.analyze if c else None)
     result.assumptions += member_notes + status_notes
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))

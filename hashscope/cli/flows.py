@@ -21,6 +21,7 @@ from .params import (
     Scheduler,
     Workers,
     bond_status,
+    cluster,
     inputs,
     note,
 )
@@ -64,13 +65,7 @@ def flows(
     if bond_status_file is not None:  # read (and checked); a flow table needs no bond
         for line in bond_status(bond_status_file, default_policy=None)[4][:1]:
             note(line.split(": ", 1)[0] + ": read; the flow table uses no bond setting")
-    if workers is not None and scheduler is not None:
-        raise HashscopeError("--workers and --scheduler: give one of them")
     first_run.flows()
-    if workers is None and scheduler is None:
-        result = reading(read_flows, paths)
-    else:
-        from hashscope.distributed.flows import read_flows_dask
-
-        result = reading(read_flows_dask, paths, workers=workers, scheduler=scheduler)
+    with cluster(workers, scheduler) as c:
+        result = reading(read_flows if c is None else c.read_flows, paths)
     write_flows(result, fmt.value, output, top)

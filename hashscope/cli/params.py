@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -227,10 +229,25 @@ CountersOpt = Annotated[tuple[Path, Path] | None, typer.Option(
          "carried, beside the prediction.")]
 
 
+@contextmanager
+def cluster(workers: int | None, scheduler: str | None) -> Iterator:
+    """The Dask cluster ``--workers`` or ``--scheduler`` asks for (None: neither: in
+    process), closed when done."""
+    if workers is not None and scheduler is not None:
+        raise HashscopeError("--workers and --scheduler: give one of them")
+    if workers is None and scheduler is None:
+        yield None
+        return
+    from hashscope.distributed.cluster import Cluster
+
+    with Cluster(workers, scheduler) as c:
+        yield c
+
+
 Workers = Annotated[int | None, typer.Option(
     "--workers", min=1, metavar="N",
     help="Read the files on a local Dask cluster of N processes, one file a task "
-         "(pip install 'hashscope[dask]').")]
+         "(pip install 'hashscope[dask]'); the same output as without.")]
 Scheduler = Annotated[str | None, typer.Option(
     "--scheduler", metavar="tcp://HOST:PORT",
     help="Read the files on the workers of a running Dask scheduler (they open the paths "

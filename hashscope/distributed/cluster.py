@@ -1,0 +1,245 @@
+"""A Dask cluster to read capture files on: a local one, or a running scheduler's workers.
+
+Workers run one thread each (numba's too); one worker per host loads the compiled code
+before the others get tasks, since parallel first compiles into numba's cache are known
+to crash. Each file's task goes to the workers of the hosts that have the file (all of
+them when the storage is shared). Progress comes as events from inside the tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from hashscope.capture.reader import ProgressHandler
+from hashscope.errors import HashscopeError
+
+INSTALL = "pip install 'hashscope[dask]'"
+#: each local worker's memory limit: a file's read takes at most 500 MB, the worker
+#: itself about 300 MB, and it holds the small summaries of its files until they merge
+WORKER_MEMORY = "2GiB"
+PROGRESS_TOPIC = "hashscope-progress"
+PROGRESS_EVERY = 0.5  #: seconds between a task's progress events
+
+
+class DaskMissing(HashscopeError):
+    """--workers or --scheduler without Dask installed."""
+
+    def __init__(self) -> None:
+        super().__init__(f"--workers and --scheduler need Dask: {INSTALL}")
+
+    def __reduce__(self):
+        return type(self), ()
+
+
+def distributed_module():
+    """``distributed``, imported now (DaskMissing if it is not installed)."""
+    try:
+        import distributed
+    except ImportError:
+        raise DaskMissing() from None
+    return distributed
+
+
+def one_thread() -> None:
+    """One numba thread in this worker process: the cluster's processes are the cores."""
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):
+        pass
+
+
+def tiny_pcap(path: str) -> None:
+    """A pcap of one Ethernet/IPv4/UDP frame: enough to load every compiled function."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, bytes([10, 0, 0, 1]),
+                     bytes([10, 0, 0, 2]))
+    frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip + struct.pack(
+        "!HHHH", 1000, 2000, 8, 0)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
+
+
+def warm_up(work: Callable[[str], object]) -> bool:
+    """Run ``work`` (a run's task, given a capture's path) on a one-frame capture: what
+    loads (or compiles into numba's cache) the compiled code the run's tasks use."""
+    one_thread()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "warm-up.pcap")
+        tiny_pcap(path)
+        work(path)
+    return True
+
+
+def _probe(paths: list[str]) -> list[int]:
+    """On a worker: each path's size on this host, -1 where it has no such file."""
+    out = []
+    for p in paths:
+        try:
+            out.append(os.path.getsize(p) if p != "-" else -1)
+        except OSError:
+            out.append(-1)
+    return out
+
+
+class TaskProgress:
+    """Inside a task: the reader's progress, sent as events every PROGRESS_EVERY s."""
+
+    def __init__(self, token: int):
+        self.token, self.last = token, 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        try:
+            from distributed import get_worker
+
+            get_worker().log_event(PROGRESS_TOPIC, (self.token, int(done)))
+        except (ImportError, ValueError):  # not on a worker
+            pass
+
+
+class Cluster:
+    """A client to a new local cluster of ``workers`` processes of one thread each, or
+    to the scheduler at ``scheduler`` (tcp://HOST:PORT). A context manager: leaving it
+    closes the client (and the local cluster)."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        distributed = distributed_module()
+        self.distributed = distributed
+        if scheduler is not None:
+            try:
+                self.client = distributed.Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise HashscopeError(f"--scheduler {scheduler}: cannot connect: {exc}"
+                                     ) from None
+            self.local = None
+        else:
+            if workers is None or workers < 1:
+                raise HashscopeError("--workers must be at least 1")
+            self.local = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                memory_limit=WORKER_MEMORY,
+                silence_logs=logging.CRITICAL,  # errors: ours
+                env={"NUMBA_NUM_THREADS": "1"})
+            self.client = distributed.Client(self.local)
+        self._warm: set = set()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+    def read_flows(self, paths: Sequence, **handlers):
+        """:func:`hashscope.read_flows` on this cluster (:mod:`.flows`)."""
+        from .flows import read_flows_dask
+
+        return read_flows_dask(self, paths, **handlers)
+
+    def analyze(self, paths: Sequence, *args, **kwargs):
+        """:func:`hashscope.analysis.analyze.analyze` on this cluster (:mod:`.analysis`)."""
+        from .analysis import analyze_dask
+
+        return analyze_dask(self, paths, *args, **kwargs)
+
+    def hosts(self) -> dict[str, list[str]]:
+        """{host: its workers' addresses}, waiting for a first worker if none is up."""
+        for _ in range(2):
+            found: dict[str, list[str]] = {}
+            for address, info in self.client.scheduler_info(n_workers=-1)["workers"].items():
+                found.setdefault(info.get("host", address), []).append(address)
+            if found:
+                return found
+            self.client.wait_for_workers(1, timeout=60)
+        raise HashscopeError("the Dask cluster has no worker")
+
+    def warm(self, name: str, work: Callable[[str], object]) -> None:
+        """:func:`warm_up` with ``work`` on one worker of each host, once per ``name``."""
+        if name in self._warm:
+            return
+        self.client.gather([self.client.submit(warm_up, work, workers=[ws[0]], pure=False)
+                            for ws in self.hosts().values()])
+        self._warm.add(name)
+
+    def placement(self, paths: Sequence) -> tuple[list[list[str] | None], list[int]]:
+        """Where each file's task may run (None: anywhere: every host has it; else the
+        workers of the hosts that have it), and its size (0 where no host has it: its
+        read then says what is wrong)."""
+        hosts = self.hosts()
+        names = [str(p) for p in paths]
+        sizes = self.client.gather({h: self.client.submit(_probe, names, workers=[ws[0]],
+                                                          pure=False)
+                                    for h, ws in hosts.items()})
+        where, size = [], []
+        for k in range(len(names)):
+            have = [h for h in hosts if sizes[h][k] >= 0]
+            size.append(max([sizes[h][k] for h in have], default=0))
+            where.append(None if len(have) in (0, len(hosts))
+                         else [w for h in have for w in hosts[h]])
+        return where, size
+
+    def tree(self, futures: list, merge: Callable):
+        """The futures' results merged pairwise on the workers, neighbours only (their
+        order kept): a balanced tree of ``merge`` tasks; the last future (None if none)."""
+        level = list(futures)
+        while len(level) > 1:
+            pairs = [self.client.submit(merge, level[i], level[i + 1], pure=False)
+                     for i in range(0, len(level) - 1, 2)]
+            level = pairs + level[len(level) - len(level) % 2:]
+        return level[0] if level else None
+
+    def progress(self, futures: list, sizes: list[int], on_progress: ProgressHandler | None
+                 ) -> Callable[[], None]:
+        """Report bytes read to ``on_progress`` as the tasks run: the finished files' sizes
+        plus what the running ones said (:class:`TaskProgress`, token = index). Returns
+        a function that stops it."""
+        if on_progress is None:
+            return lambda: None
+        lock, partial = threading.Lock(), [0] * len(sizes)
+
+        def tell(k: int, n: int) -> None:
+            with lock:
+                partial[k] = max(partial[k], min(n, sizes[k]))
+                on_progress(sum(partial))
+
+        def event(ev) -> None:
+            k, n = ev[1]
+            if 0 <= k < len(sizes):
+                tell(k, n)
+
+        self.client.subscribe_topic(PROGRESS_TOPIC, event)
+        index = {f.key: k for k, f in enumerate(futures)}
+
+        def finished(f) -> None:
+            tell(index[f.key], sizes[index[f.key]])
+
+        for f in futures:
+            f.add_done_callback(finished)
+
+        def stop() -> None:
+            self.client.unsubscribe_topic(PROGRESS_TOPIC)
+
+        return stop
+
+
+def no_stdin(paths: Sequence) -> None:
+    """Standard input cannot be sent to a worker."""
+    if any(str(p) == "-" for p in paths):
+        raise HashscopeError("standard input (-) cannot be read on --workers or --scheduler")
