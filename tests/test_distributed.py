@@ -1,13 +1,15 @@
 """Many capture files on Dask: a ring buffer of 70 files whose flows cross file boundaries
-gives the same flow table in process, on a local cluster of 1 and 2 workers, and on a real
-``dask scheduler`` with a ``dask worker``; and the same flows as the unsplit capture.
+gives the same flow table and analysis in process, on a local cluster of 1 and 2 workers,
+and on a real ``dask scheduler`` with a ``dask worker``; and the same as the unsplit
+capture, balance-rr's counter and OVS balance-slb's buckets and rebalancing included.
 
-The summary merge itself (associative, interfaces renumbered by name) is checked without
+The merges themselves (associative, interfaces renumbered by name) are checked without
 Dask.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -35,17 +37,36 @@ needs_dask = pytest.mark.skipif(not HAVE_DASK, reason="Dask is not installed "
                                 "(pip install 'hashscope[dask]')")
 
 
-@pytest.fixture(scope="module")
-def ring(tmp_path_factory) -> list[Path]:
-    """The capture split every 500 packets: 70 pcapng files, as a tshark ring buffer."""
-    if EDITCAP is None:
-        pytest.skip("editcap (Wireshark) is not installed")
-    d = tmp_path_factory.mktemp("ring")
-    subprocess.run([EDITCAP, "-c", "500", str(CAPTURE), str(d / "ring.pcapng")], check=True,
+def split(capture: Path, d: Path) -> list[Path]:
+    """``capture`` split every 500 packets into pcapng files, as a tshark ring buffer."""
+    subprocess.run([EDITCAP, "-c", "500", str(capture), str(d / "ring.pcapng")], check=True,
                    capture_output=True)
     files = sorted(d.glob("ring_*"))
     assert len(files) > 64
     return files
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory) -> list[Path]:
+    """The capture split every 500 packets: 70 pcapng files."""
+    if EDITCAP is None:
+        pytest.skip("editcap (Wireshark) is not installed")
+    return split(CAPTURE, tmp_path_factory.mktemp("ring"))
+
+
+@pytest.fixture(scope="module")
+def in_time(tmp_path_factory) -> tuple[Path, list[Path]]:
+    """The capture in time order (536 of its frames are not: two interfaces' frames
+    merged), and that split into 70 files: a ring buffer whose files follow each other,
+    as tcpdump and tshark write them."""
+    if EDITCAP is None or shutil.which("reordercap") is None:
+        pytest.skip("editcap and reordercap (Wireshark) are not installed")
+    d = tmp_path_factory.mktemp("in-time")
+    whole = d / "whole.pcapng"
+    subprocess.run(["reordercap", str(CAPTURE), str(whole)], check=True, capture_output=True)
+    parts = d / "ring"
+    parts.mkdir()
+    return whole, split(whole, parts)
 
 
 def csv(*args) -> bytes:
@@ -161,6 +182,8 @@ def test_real_scheduler_and_worker(ring, in_process, tmp_path):
                     raise
                 time.sleep(0.5)
         assert csv(*ring, "--scheduler", address) == in_process
+        policy = ["-p", "lagg:l3,l4", "--links", "3", "--keys", "4"]
+        assert analysis(*ring, *policy, "--scheduler", address) == analysis(*ring, *policy)
     finally:
         for p in procs:
             try:
@@ -181,3 +204,82 @@ def test_without_dask_one_clear_line(tmp_path):
         [str(tmp_path), str(ROOT)])})
     assert r.returncode == 2
     assert b"pip install 'hashscope[dask]'" in r.stderr
+
+
+def analysis(*args) -> dict:
+    """``hashscope analyze ... -f json``, without the findings about the capture's own
+    statistics (pcapng ISBs: editcap does not copy them into the files it splits)."""
+    r = run_cli("analyze", *args, "--format", "json")
+    assert r.returncode == 0, r.stderr.decode()
+    doc = json.loads(r.stdout)
+    doc["findings"] = [f for f in doc["findings"] if f["id"] != "data-quality-drops"]
+    return doc
+
+
+@needs_dask
+@needs_editcap
+@pytest.mark.parametrize("policy", [
+    ["-p", "layer3+4", "--links", "3"],  # hashed frame by frame
+    ["-p", "lagg:l3,l4", "--links", "3", "--keys", "4"],  # by signature, random keys
+    ["-p", "layer2", "--mode", "balance-rr", "--links", "3"],  # a counter over the frames
+    ["-p", "ovs:balance-slb", "--links", "3", "--rebalance-interval", "1000"],  # buckets
+])
+def test_analysis_across_files_is_one_pass(in_time, policy):
+    # each file read apart and merged (in process, and on 2 workers) is the unsplit
+    # capture read in one pass; the order-dependent policies carry their state over
+    whole, files = in_time
+    one_pass = analysis(whole, *policy)
+    assert analysis(*files, *policy) == one_pass
+    assert analysis(*files, *policy, "--workers", "2") == one_pass
+    moved = one_pass["policies"][0]["members"]
+    assert sum(m["packets"] for m in moved) == one_pass["sent_packets"]
+
+
+@needs_dask
+@needs_editcap
+def test_files_out_of_time_order_are_warned_once(ring):
+    # frames of two interfaces merged out of order: the files overlap in time
+    r = run_cli("analyze", *ring, "-p", "layer2", "--mode", "balance-rr", "--links", "3")
+    assert r.returncode == 0, r.stderr.decode()
+    said = [x for x in r.stderr.decode().splitlines() if "overlap the one before" in x]
+    assert len(said) == 1 and "of the stream's 70 files" in said[0]
+
+
+@needs_dask
+def test_member_captures_on_workers():
+    # captures taken on the members: one task joins them in time order
+    files = sorted((ROOT / "captures" / "scenarios" / "iperf3-P4-lacp").glob("ens*.pcap*"))
+    assert len(files) == 4
+    here = analysis(*files, "-p", "layer3+4")
+    assert analysis(*files, "-p", "layer3+4", "--workers", "2") == here
+    assert here["policies"][0]["observed_vs_predicted"]["agreement"]["flows"] > 0.9
+
+
+def test_part_merge_is_associative(ring):
+    from hashscope.analysis.parts import merge_all_parts, merge_parts
+    from hashscope.analysis.reading import file_read
+    from hashscope.analysis.run import plan_run
+    from hashscope.api import get_policy, make_setup
+    from hashscope.capture.interfaces import survey
+
+    files = [str(p) for p in ring[:7]]
+    peeked = survey(files)
+    plan = plan_run(peeked, [get_policy("layer3+4"), get_policy("lagg:l3,l4")],
+                    make_setup(links="3"), keys=3, timeline=True)
+    parts = [file_read(plan, p, None)[0] for p in peeked.peeks]
+    left = parts[0]
+    for x in parts[1:]:
+        left = merge_parts(left, x)
+    right = parts[-1]
+    for x in reversed(parts[:-1]):
+        right = merge_parts(x, right)
+    for x in (right, merge_all_parts(parts, plan.empty())):
+        assert (x.flows.keys == left.flows.keys).all()
+        for la, lb in zip(x.loads, left.loads, strict=True):
+            for a, b in zip(la, lb, strict=True):
+                assert (a.bytes == b.bytes).all() and (a.packets == b.packets).all()
+                assert (a.flow_links is None) == (b.flow_links is None)
+                if a.flow_links is not None:
+                    assert (a.flow_links == b.flow_links).all()
+        assert (x.bins.timeline().bytes == left.bins.timeline().bytes).all()
+        assert x.observed[1].tolist() == left.observed[1].tolist()

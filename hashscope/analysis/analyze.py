@@ -57,7 +57,8 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
             on_progress: ProgressHandler | None = None,
             on_start: Callable[[int | None], None] | None = None,
             signatures: bool | None = None, observe: bool = True,
-            timeline: bool = False, flows_of_first: bool = False) -> Analysis:
+            timeline: bool = False, flows_of_first: bool = False,
+            cache: str | None = None) -> Analysis:
     """Read the captures once and run every policy over the frames the bond sent.
 
     With ``signatures``, policies whose members follow from the headers alone hash each
@@ -80,6 +81,9 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     ``flows_of_first``: only the first policy keeps the members of each flow (the others
     only their loads per member: cheaper, and all that a comparison needs).
 
+    ``cache``: a directory keeping each file's part (:mod:`.cache`): a file read before,
+    unchanged, under the same options, is not read again.
+
     Each file is read into a part of its own (:func:`~.reading.read_part`) and the parts
     are merged in file order; ordered policies run over each stream of files (one capture
     point's ring buffer) in the order of their first frames (:mod:`.ordered`). Member
@@ -87,7 +91,7 @@ def analyze(paths: Sequence[str], policies: Sequence[Policy], setup: Setup,
     """
     peeked = survey(paths)
     plan = plan_run(peeked, policies, setup, local, keys, signatures, observe, timeline,
-                    flows_of_first)
+                    flows_of_first, cache)
     if on_start:
         on_start(CaptureReader(paths).total_size())
     progress = _Progress(on_progress)

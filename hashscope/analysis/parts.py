@@ -36,7 +36,7 @@ class LoadPart:
 
     @classmethod
     def of(cls, load: LinkLoad, n_flows: int) -> LoadPart:
-        links = None if load.flow_links is None else _grown(load.flow_links, n_flows)
+        links = None if load.flow_links is None else grown(load.flow_links, n_flows)
         return cls(load.packets.copy(), load.bytes.copy(), load.unknown_packets,
                    load.unknown_bytes, links)
 
@@ -45,11 +45,12 @@ class LoadPart:
         out.packets, out.bytes = self.packets.copy(), self.bytes.copy()
         out.unknown_packets, out.unknown_bytes = self.unknown_packets, self.unknown_bytes
         if self.flow_links is not None:
-            out.flow_links = _grown(self.flow_links, max(len(self.flow_links), 1))
+            out.flow_links = grown(self.flow_links, max(len(self.flow_links), 1))
         return out
 
 
-def _grown(links: np.ndarray, n: int) -> np.ndarray:
+def grown(links: np.ndarray, n: int) -> np.ndarray:
+    """Per-flow bits for ``n`` flows: cut, or padded with zeros."""
     out = np.zeros(n, np.uint64)
     out[: min(n, len(links))] = links[:n]
     return out
@@ -61,8 +62,8 @@ def merge_loads(a: LoadPart, b: LoadPart, rows_a: np.ndarray, rows_b: np.ndarray
     links = None
     if a.flow_links is not None and b.flow_links is not None:
         links = np.zeros(n_flows, np.uint64)
-        links[rows_a] = _grown(a.flow_links, len(rows_a))
-        links[rows_b] |= _grown(b.flow_links, len(rows_b))
+        links[rows_a] = grown(a.flow_links, len(rows_a))
+        links[rows_b] |= grown(b.flow_links, len(rows_b))
     return LoadPart(a.packets + b.packets, a.bytes + b.bytes,
                     a.unknown_packets + b.unknown_packets, a.unknown_bytes + b.unknown_bytes,
                     links)

@@ -45,16 +45,17 @@ def post_mortem(paths: Sequence, policy: Policy, setup: Setup, local: LocalHost 
                 link_bps: float | None = None, keys: int = DEFAULT_KEYS,
                 on_warning: WarningHandler | None = None,
                 on_progress: ProgressHandler | None = None, on_start=None,
-                analyzer: Callable | None = None, key_search_run: Callable | None = None
-                ) -> PostMortem:
+                analyzer: Callable | None = None, key_search_run: Callable | None = None,
+                cache: str | None = None) -> PostMortem:
     """Analyze the captures under ``policy`` (frame by frame: its bytes over time, and with
     member captures its agreement frame by frame) and its alternatives; where the captures
     were taken on the members, also infer what explains them. ``analyzer``: :func:`analyze`'s
-    stand-in (a cluster's); ``key_search_run``: where infer's FreeBSD key search runs."""
+    stand-in (a cluster's); ``key_search_run``: where infer's FreeBSD key search runs;
+    ``cache``: :func:`analyze`'s."""
     policies = [policy, *alternatives(policy, setup)]
     a = (analyzer or analyze)(paths, policies, setup, local, keys, on_warning=on_warning,
-                on_progress=on_progress, on_start=on_start, timeline=True,
-                flows_of_first=True)
+                              on_progress=on_progress, on_start=on_start, timeline=True,
+                              flows_of_first=True, cache=cache)
     pm = PostMortem(a, link_bps)
     if a.on_members is not None:
         pm.inferences = infer(paths, setup.members, local,

@@ -19,6 +19,7 @@ from hashscope.capture.interfaces import FilePeek, Survey
 from hashscope.capture.reader import CaptureReader, ProgressHandler, WarningHandler
 from hashscope.decode.merge import TimeOrderedReader
 from hashscope.decode.tables import packet_tables
+from hashscope.flows.cache import cached
 from hashscope.flows.read import table_summary
 from hashscope.flows.table import FlowTable, packet_keys
 from hashscope.hashes.signature import signature_keys
@@ -226,6 +227,14 @@ def _add(load: LinkLoad, link: np.ndarray, fids: np.ndarray, sent: np.ndarray, u
 def file_read(plan: Plan, peek: FilePeek, carry: Carry | None,
               on_warning: WarningHandler | None = None,
               on_progress: ProgressHandler | None = None) -> tuple[Part, SentFrames | None]:
-    """:func:`read_part` of one file of the run, given its :func:`peek`."""
-    return read_part(plan, [peek.path, *plan.extra], Survey((peek,), plan.extra), carry,
-                     on_warning, on_progress)
+    """:func:`read_part` of one file of the run, given its :func:`peek`; or its entry in
+    the run's cache (:meth:`Plan.summary_cache`)."""
+    def read() -> tuple[Part, SentFrames | None]:
+        return read_part(plan, [peek.path, *plan.extra], Survey((peek,), plan.extra), carry,
+                         on_warning, on_progress)
+
+    cache = plan.summary_cache()  # None with ordered policies: no frames to keep then
+    if cache is None:
+        return read()
+    return cached(cache, peek.path, lambda: read()[0], lambda part: part.flows, on_warning,
+                  on_progress), None

@@ -42,6 +42,7 @@ class Plan:
     flows_of_first: bool
     members_seen: bool  #: the captures were taken on the members: one part, in time order
     extra: tuple = ()  #: the run's IfindexNames
+    cache: str | None = None  #: --cache DIR (:mod:`.cache`)
 
     def runs(self) -> list[tuple[Policy, list[Assigner], list[int]]]:
         """Per policy: its models (one per key) and the random keys (none: given)."""
@@ -73,6 +74,17 @@ class Plan:
         return empty_part(self.setup.members.count, self.track(),
                           TimeBins(self.series()) if self.timeline else None)
 
+    def summary_cache(self):
+        """The run's :class:`~.cache.SummaryCache` (None: no --cache, or a run whose
+        files' summaries depend on each other: ordered policies, member captures)."""
+        if self.cache is None or self.members_seen or self.ordered():
+            return None
+        from .cache import part_cache
+
+        return part_cache(self.cache, [p.name for p in self.policies], self.setup,
+                          self.local, self.keys, self.timeline, self.flows_of_first,
+                          self.extra)
+
     def reads(self, peeked: Survey) -> list[list[int]]:
         """The run's reads as indices of ``peeked.peeks``, by stream, each stream in the
         order its state runs: one file each (member captures: one of every file)."""
@@ -84,11 +96,11 @@ class Plan:
 def plan_run(peeked: Survey, policies: Sequence[Policy], setup: Setup,
              local: LocalHost | None = None, keys: int = DEFAULT_KEYS,
              signatures: bool | None = None, observe: bool = True, timeline: bool = False,
-             flows_of_first: bool = False) -> Plan:
+             flows_of_first: bool = False, cache: str | None = None) -> Plan:
     """The :class:`Plan` of an analysis of the files ``peeked``."""
     members_seen = observe and observes_members(peeked.names, setup.members)
     return Plan(tuple(policies), setup, local, keys, signatures, timeline, flows_of_first,
-                members_seen, peeked.extra)
+                members_seen, peeked.extra, None if cache is None else str(cache))
 
 
 def split_paths(pairs: list, signatures: bool | None, pinned: Assigner | None = None

@@ -45,7 +45,7 @@ def analyze(
                                                 "finished iperf3 -J run, and their members.")
     ] = None,
     bond_status: p.BondStatusFile = None,
-    workers: p.Workers = None, scheduler: p.Scheduler = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None, cache: p.Cache = None,
 ) -> None:
     """Per member: flows, packets, bytes, share, imbalance; findings; heaviest flows.
 
@@ -111,7 +111,8 @@ def _post_mortem(options: dict):
     first_run.bond([chosen], setup, o["keys"])
     with p.cluster(o["workers"], o["scheduler"]) as c:
         pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps,
-                     o["keys"], analyzer=c.analyze if c else None)
+                     o["keys"], analyzer=p.analyzer(c),
+                     cache=None if o["cache"] is None else str(o["cache"]))
     pm.analysis.assumptions += member_notes + status_notes
     return pm, bps, p.defaults(links, mode, o["kernel"], chosen.family)
 

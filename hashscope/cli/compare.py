@@ -28,7 +28,7 @@ def compare(
     keys: Annotated[int, typer.Option(help="Random keys tried without --seed.")] = 16,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
     bond_status: p.BondStatusFile = None,
-    workers: p.Workers = None, scheduler: p.Scheduler = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None, cache: p.Cache = None,
 ) -> None:
     """Every applicable policy side by side, most even first.
 
@@ -50,7 +50,8 @@ def compare(
     first_run.bond(applicable_policies(setup), setup, keys)
     with p.cluster(workers, scheduler) as c:
         result = reading(run_comparison, paths, setup, parse_local(local), keys,
-                         analyzer=c.analyze if c else None)
+                         analyzer=p.analyzer(c),
+                         cache=None if cache is None else str(cache))
     result.assumptions += member_notes + status_notes
     if fmt is p.Report.json:
         write_json(compare_dict(result, bps))

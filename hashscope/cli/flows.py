@@ -14,6 +14,7 @@ from hashscope.report.files import write_flows
 from . import first_run
 from .params import (
     BondStatusFile,
+    Cache,
     Captures,
     Ifindex,
     Member,
@@ -46,6 +47,7 @@ def flows(
     bond_status_file: BondStatusFile = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    cache: Cache = None,
 ) -> None:
     """The flow table, largest first: one row per flow key (one direction).
 
@@ -67,5 +69,12 @@ def flows(
             note(line.split(": ", 1)[0] + ": read; the flow table uses no bond setting")
     first_run.flows()
     with cluster(workers, scheduler) as c:
-        result = reading(read_flows if c is None else c.read_flows, paths)
+        if c is None:
+            run = read_flows
+        else:
+            from hashscope.distributed import flow_reader
+
+            run = flow_reader(c)
+        result = reading(run, paths,
+                         cache=None if cache is None else str(cache))
     write_flows(result, fmt.value, output, top)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -242,6 +242,21 @@ def cluster(workers: int | None, scheduler: str | None) -> Iterator:
 
     with Cluster(workers, scheduler) as c:
         yield c
+
+
+def analyzer(cluster) -> Callable | None:
+    """analyze on ``cluster`` (None: in process)."""
+    if cluster is None:
+        return None
+    from hashscope.distributed import analyzer
+
+    return analyzer(cluster)
+
+
+Cache = Annotated[Path | None, typer.Option(
+    "--cache", metavar="DIR",
+    help="Keep each capture file's summary in DIR (Parquet): files read before, unchanged, "
+         "are not read again (a growing ring buffer).")]
 
 
 Workers = Annotated[int | None, typer.Option(

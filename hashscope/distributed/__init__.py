@@ -1,6 +1,25 @@
-"""Many capture files on a Dask cluster: one task per file, the summaries merged as a tree
-on the workers (:mod:`hashscope.distributed.flows`).
+"""Many capture files on a Dask cluster (:mod:`.cluster`): one task per file, the
+summaries merged as a tree on the workers; flows (:mod:`.flows`) and analyses
+(:mod:`.analysis`) give what they give in process.
 
 Dask is an optional extra (``pip install 'hashscope[dask]'``), imported only here, and only
 when a cluster is asked for.
 """
+
+from __future__ import annotations
+
+from functools import partial
+
+
+def flow_reader(cluster):
+    """:func:`hashscope.read_flows` on ``cluster``."""
+    from .flows import read_flows_dask
+
+    return partial(read_flows_dask, cluster)
+
+
+def analyzer(cluster):
+    """:func:`hashscope.analysis.analyze.analyze` on ``cluster``."""
+    from .analysis import analyze_dask
+
+    return partial(analyze_dask, cluster)

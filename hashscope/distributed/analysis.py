@@ -19,6 +19,7 @@ files, to tell copies apart.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 
 from hashscope.analysis.analyze import Analysis, finish
@@ -91,6 +92,8 @@ def span_of(part: Part):
 
 
 def _warm(plan: Plan) -> Callable[[str], object]:
+    plan = replace(plan, members_seen=False, cache=None)  # every compiled step, no file kept
+
     def work(path: str) -> object:
         p = peek(path)
         part, frames = file_read(plan, p, None)
@@ -106,7 +109,8 @@ def analyze_dask(cluster: Cluster, paths: Sequence, policies: Sequence[Policy], 
                  on_progress: ProgressHandler | None = None,
                  on_start: Callable[[int | None], None] | None = None,
                  signatures: bool | None = None, observe: bool = True,
-                 timeline: bool = False, flows_of_first: bool = False) -> Analysis:
+                 timeline: bool = False, flows_of_first: bool = False,
+                 cache: str | None = None) -> Analysis:
     """:func:`hashscope.analysis.analyze.analyze` on ``cluster``: the same arguments and
     result."""
     capture_files = files(paths)
@@ -120,7 +124,7 @@ def analyze_dask(cluster: Cluster, paths: Sequence, policies: Sequence[Policy], 
                            for p, w in zip(capture_files, where, strict=True)])
     peeked = Survey(tuple(peeks), extra)
     plan = plan_run(peeked, policies, setup, local, keys, signatures, observe, timeline,
-                    flows_of_first)
+                    flows_of_first, cache)
     cluster.warm(f"analyze {id(plan)}", _warm(plan))
     warnings = []
     if plan.members_seen:

@@ -147,18 +147,6 @@ class Cluster:
         if self.local is not None:
             self.local.close()
 
-    def read_flows(self, paths: Sequence, **handlers):
-        """:func:`hashscope.read_flows` on this cluster (:mod:`.flows`)."""
-        from .flows import read_flows_dask
-
-        return read_flows_dask(self, paths, **handlers)
-
-    def analyze(self, paths: Sequence, *args, **kwargs):
-        """:func:`hashscope.analysis.analyze.analyze` on this cluster (:mod:`.analysis`)."""
-        from .analysis import analyze_dask
-
-        return analyze_dask(self, paths, *args, **kwargs)
-
     def hosts(self) -> dict[str, list[str]]:
         """{host: its workers' addresses}, waiting for a first worker if none is up."""
         for _ in range(2):

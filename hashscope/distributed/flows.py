@@ -23,10 +23,10 @@ from hashscope.flows.read import (
 from .cluster import Cluster, TaskProgress, no_stdin, one_thread
 
 
-def summarize(path, extra, token: int = -1) -> FlowSummary:
+def summarize(path, extra, token: int = -1, cache: str | None = None) -> FlowSummary:
     """The worker's task for one capture file."""
     one_thread()
-    return file_summary(path, extra, on_progress=TaskProgress(token))
+    return file_summary(path, extra, on_progress=TaskProgress(token), cache=cache)
 
 
 def _warm(path: str) -> object:
@@ -39,6 +39,7 @@ def read_flows_dask(
     on_warning: WarningHandler | None = None,
     on_progress: ProgressHandler | None = None,
     on_start: Callable[[int | None], None] | None = None,
+    cache: str | None = None,
 ) -> FlowResult:
     """:func:`hashscope.read_flows` with one task per capture file on ``cluster``; the
     same result."""
@@ -50,7 +51,7 @@ def read_flows_dask(
     if on_start:
         on_start(sum(sizes))
     cluster.warm("flows", _warm)
-    tasks = [client.submit(summarize, p, extra, k, workers=w, pure=False)
+    tasks = [client.submit(summarize, p, extra, k, cache, workers=w, pure=False)
              for k, (p, w) in enumerate(zip(capture_files, where, strict=True))]
     stop = cluster.progress(tasks, sizes, on_progress)
     try:
