@@ -33,7 +33,8 @@ from .results import Analysis, CaptureText, PolicyResult
 from .run import DEFAULT_KEYS, SIGNATURES_AFTER, Plan, keyed_from_records, plan_run
 
 __all__ = ["DEFAULT_KEYS", "SIGNATURES_AFTER", "Analysis", "CaptureText", "PolicyResult",
-           "analyze", "assign", "assigned_batches", "compare", "finish", "keyed_from_records"]
+           "analyze", "assign", "assigned_batches", "compare", "finish", "keyed_from_records",
+           "packet_assigner"]
 
 
 def assigned_batches(reader: CaptureReader, assigner: Assigner, local: LocalHost | None
@@ -190,9 +191,15 @@ def assign(paths: Sequence[str], policy: Policy, setup: Setup, local: LocalHost 
            ) -> Iterator[tuple[np.ndarray, Assignment]]:
     """(packet table, assignment) per batch of the captures, in capture order: the member of
     every frame. A keyed policy needs its key (``setup.seed``): SetupError without it."""
+    reader = CaptureReader(paths, on_warning=on_warning)
+    return assigned_batches(reader, packet_assigner(policy, setup), local)
+
+
+def packet_assigner(policy: Policy, setup: Setup) -> Assigner:
+    """The model that gives every packet its member: a keyed policy needs its key
+    (``setup.seed``): SetupError without it."""
     if policy.keyed and setup.seed is None:
         raise SetupError("seed", f"{policy.name} hashes with a random key: give {{option}} K "
                                  "for per-packet members (analyze and compare show the "
                                  "spread over random keys)")
-    reader = CaptureReader(paths, on_warning=on_warning)
-    return assigned_batches(reader, make_assigner(policy, setup), local)
+    return make_assigner(policy, setup)

@@ -35,6 +35,7 @@ def assign(
     fmt: Annotated[AssignFormat, typer.Option("--format", "-f")] = AssignFormat.csv,
     output: p.Output = None,
     bond_status: p.BondStatusFile = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None,
 ) -> None:
     """One row per packet, in capture order: packet, hash, link, member.
 
@@ -49,6 +50,8 @@ def assign(
       hashscope assign nas.pcap -p lagg:l2,l3,l4 --links 2 --seed 0x1234abcd -o out.csv
 
       hashscope assign big.pcap -p layer3+4 --links 4 --format parquet -o members.parquet
+
+      hashscope assign ring_*.pcapng -p layer3+4 --links 4 --workers 2 -o members.csv
     """
     paths = p.inputs(captures, member, ifindex)
     links, down, mode, policy, status_notes = p.bond_status(bond_status, links, down, mode,
@@ -61,8 +64,14 @@ def assign(
     chosen = get_policy(policy)
     host = parse_local(local)
     first_run.bond([chosen], setup, 1, per_packet=True)
-    batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
-    write_assignments(batches, setup.members, output, fmt.value)
+    with p.cluster(workers, scheduler) as c:
+        if c is None:
+            batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
+            write_assignments(batches, setup.members, output, fmt.value)
+        else:
+            from hashscope.distributed import packet_writer
+
+            packet_writer(c)(paths, chosen, setup, host, output, fmt.value, on_warning=p.warn)
     caveat = [chosen.caveat] if chosen.caveat else []
     for line in (member_notes + status_notes + p.defaults(links, mode, kernel, chosen.family)
                  + ([] if host else [ALL_SENT]) + caveat):

@@ -18,6 +18,14 @@ def flow_reader(cluster):
     return partial(read_flows_dask, cluster)
 
 
+def packet_writer(cluster):
+    """``assign``'s rows written with the files hashed on ``cluster``
+    (:func:`.assign.assign_dask`)."""
+    from .assign import assign_dask
+
+    return partial(assign_dask, cluster)
+
+
 def analyzer(cluster):
     """:func:`hashscope.analysis.analyze.analyze` on ``cluster``."""
     from .analysis import analyze_dask

@@ -19,8 +19,8 @@ files, to tell copies apart.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from hashscope.analysis.analyze import Analysis, finish
 from hashscope.analysis.direction import LocalHost
