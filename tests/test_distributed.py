@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -149,9 +150,10 @@ def dask_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]]
 
 
-@needs_dask
-@needs_editcap
-def test_real_scheduler_and_worker(ring, in_process, tmp_path):
+@contextmanager
+def real_cluster(tmp_path: Path, workers: list[tuple[str, Path]]):
+    """A ``dask scheduler`` on 127.0.0.1 and a ``dask worker`` per (host, working folder),
+    as subprocesses, always stopped; yields the scheduler's address."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "NUMBA_NUM_THREADS": "1",
@@ -164,26 +166,26 @@ def test_real_scheduler_and_worker(ring, in_process, tmp_path):
                          "--no-dashboard"),
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True))
-        procs.append(subprocess.Popen(
-            dask_command("worker", address, "--nthreads", "1", "--nworkers", "1",
-                         "--no-dashboard", "--local-directory", str(tmp_path)),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True))
+        for k, (host, cwd) in enumerate(workers):
+            procs.append(subprocess.Popen(
+                dask_command("worker", address, "--host", host, "--nthreads", "1",
+                             "--nworkers", "1", "--no-dashboard",
+                             "--local-directory", str(tmp_path / f"worker{k}")),
+                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True))
         deadline = time.monotonic() + 60
         from distributed import Client
 
-        while True:  # the worker is up
+        while True:  # the workers are up
             try:
                 with Client(address, timeout="5s") as c:
-                    c.wait_for_workers(1, timeout=30)
+                    c.wait_for_workers(len(workers), timeout=30)
                 break
             except (OSError, TimeoutError):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        assert csv(*ring, "--scheduler", address) == in_process
-        policy = ["-p", "lagg:l3,l4", "--links", "3", "--keys", "4"]
-        assert analysis(*ring, *policy, "--scheduler", address) == analysis(*ring, *policy)
+        yield address
     finally:
         for p in procs:
             try:
@@ -196,6 +198,29 @@ def test_real_scheduler_and_worker(ring, in_process, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+
+
+@needs_dask
+@needs_editcap
+def test_real_scheduler_and_worker(ring, in_process, tmp_path):
+    with real_cluster(tmp_path, [("127.0.0.1", tmp_path)]) as address:
+        assert csv(*ring, "--scheduler", address) == in_process
+        policy = ["-p", "lagg:l3,l4", "--links", "3", "--keys", "4"]
+        assert analysis(*ring, *policy, "--scheduler", address) == analysis(*ring, *policy)
+
+
+@needs_dask
+@needs_editcap
+def test_files_on_one_host_are_read_by_its_workers(ring, in_process, tmp_path):
+    # two "hosts" (127.0.0.2 and 127.0.0.1); the ring is only where the first one's worker
+    # runs (its working folder, the paths relative): every file must go to that worker
+    here, elsewhere = ring[0].parent, tmp_path / "empty"
+    elsewhere.mkdir()
+    with real_cluster(tmp_path, [("127.0.0.2", here), ("127.0.0.1", elsewhere)]) as address:
+        names = [p.name for p in ring]
+        r = run_cli("flows", *names, "--format", "csv", "--scheduler", address)
+        assert r.returncode == 0, r.stderr.decode()
+        assert r.stdout == in_process
 
 
 def test_without_dask_one_clear_line(tmp_path):
@@ -283,3 +308,42 @@ def test_part_merge_is_associative(ring):
                     assert (a.flow_links == b.flow_links).all()
         assert (x.bins.timeline().bytes == left.bins.timeline().bytes).all()
         assert x.observed[1].tolist() == left.observed[1].tolist()
+
+
+@needs_dask
+@needs_editcap
+@pytest.mark.parametrize("policy", [["-p", "layer3+4"], ["-p", "layer2", "--mode",
+                                                         "balance-rr"]])
+def test_assign_on_workers_is_in_process(ring, tmp_path, policy):
+    args = [*ring, *policy, "--links", "3"]
+    rows = {}
+    for name, more in (("here", []), ("workers", ["--workers", "2"])):
+        r = run_cli("assign", *args, "-o", tmp_path / f"{name}.csv", *more)
+        assert r.returncode == 0, r.stderr.decode()
+        rows[name] = (tmp_path / f"{name}.csv").read_bytes()
+    assert rows["here"] == rows["workers"]
+    assert rows["here"].count(b"\n") == 34975  # the header and every packet
+    assert not list(tmp_path.glob(".hashscope-parts-*"))  # the parts are removed
+
+
+@needs_dask
+def test_progress_comes_from_inside_a_task():
+    # a file's task (here: one that sleeps 3 s) is reported while it runs, from the
+    # events a task sends (as the reader's progress handler does), then in full when done
+    from hashscope.distributed.cluster import Cluster, TaskProgress
+
+    said = []
+    with Cluster(workers=2) as cluster:
+        c = cluster.client
+        running = c.submit(time.sleep, 3, pure=False)
+        stop = cluster.progress([running], [1000], said.append)
+        c.submit(TaskProgress(0), 123, pure=False).result()  # "123 bytes read"
+        deadline = time.monotonic() + 3
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.05)
+        during = list(said)
+        running.result()
+        time.sleep(0.5)
+        stop()
+    assert during == [123]
+    assert said[-1] == 1000
