@@ -24,9 +24,9 @@ from .loads import LinkLoad
 from .observed import FrameTally
 from .timeline import TimeBins
 
-#: the packet-table fields a counter-driven model (not OVS's buckets) reads: IGMP goes
-#: to the active slave in balance-rr; a failover's link events follow the time
-ORDER_FIELDS = ("ts_ns", "wirelen", "ip_ver", "proto")
+#: the packet-table fields a counter-driven model (not OVS's buckets) reads besides each
+#: frame's time and size: IGMP goes to the active slave in balance-rr
+ORDER_FIELDS = ("ip_ver", "proto")
 
 Slot = tuple[int, int]  #: (policy, key) of a run
 
@@ -35,8 +35,8 @@ Slot = tuple[int, int]  #: (policy, key) of a run
 class SentFrames:
     """The sent frames of a batch or a file that ordered policies still have to place."""
 
-    fids: np.ndarray  #: int64: their flows (the part's)
-    wirelen: np.ndarray  #: int64
+    fids: np.ndarray  #: int32: their flows (the part's)
+    wirelen: np.ndarray  #: uint32
     ts_ns: np.ndarray  #: int64
     inputs: dict[Slot, np.ndarray] = field(default_factory=dict)  #: buckets, or rows
     seen_on: np.ndarray | None = None  #: with member captures: the member each was on
@@ -44,7 +44,7 @@ class SentFrames:
     @classmethod
     def join(cls, parts: list[SentFrames]) -> SentFrames:
         if not parts:
-            return cls(*(np.zeros(0, np.int64) for _ in range(3)))
+            return cls(np.zeros(0, np.int32), np.zeros(0, np.uint32), np.zeros(0, np.int64))
         slots = parts[0].inputs
         return cls(*(np.concatenate([getattr(p, a) for p in parts])
                      for a in ("fids", "wirelen", "ts_ns")),
@@ -52,10 +52,20 @@ class SentFrames:
 
 
 def order_rows(table: np.ndarray) -> np.ndarray:
-    """Of packet-table rows, the fields a counter-driven model reads (a small copy)."""
+    """Of packet-table rows, the fields a counter-driven model reads besides the time and
+    size (a small copy: 2 bytes a frame)."""
     out = np.empty(len(table), [(f, table.dtype[f]) for f in ORDER_FIELDS])
     for f in ORDER_FIELDS:
         out[f] = table[f]
+    return out
+
+
+def _rows(got: np.ndarray, frames: SentFrames) -> np.ndarray:
+    """:func:`order_rows` with the frames' times and sizes: what the model reads."""
+    out = np.empty(len(got), [*got.dtype.descr, ("ts_ns", np.int64), ("wirelen", np.uint32)])
+    for f in ORDER_FIELDS:
+        out[f] = got[f]
+    out["ts_ns"], out["wirelen"] = frames.ts_ns, frames.wirelen
     return out
 
 
@@ -82,10 +92,12 @@ class Carry:
         """Place ``frames`` (in order, after those placed before) under every ordered
         policy: add them to ``loads`` (by slot), the pinned one's to ``bins``, and with
         member captures count them against their members (``tallies``, by slot)."""
+        if not len(frames.fids):  # (no frame: no state moves)
+            return
         for slot, a in self.assigners.items():
             got = frames.inputs[slot]
             link = (a.route(got, frames.ts_ns, frames.wirelen) if hasattr(a, "route")
-                    else a.assign(got).link)
+                    else a.assign(_rows(got, frames)).link)
             link = np.asarray(link, np.int64)
             if tallies is not None and frames.seen_on is not None:
                 tallies.setdefault(slot, FrameTally()).add(link, frames.seen_on,

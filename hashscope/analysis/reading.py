@@ -138,7 +138,7 @@ def read_part(plan: Plan, paths: Sequence, peeked: Survey, carry: Carry | None,
         if bins is not None and seen_on is not None:
             bins.add(np.where(seen_on < 0, -1, seen_on + np.where(sent, 1, 2) * n_members),
                      b.ts_ns, b.wirelen)
-        got = SentFrames(fids[sent], np.asarray(b.wirelen[sent], np.int64),
+        got = SentFrames(fids[sent].astype(np.int32), b.wirelen[sent].astype(np.uint32),
                          np.asarray(b.ts_ns[sent], np.int64),
                          seen_on=seen_on[sent] if seen_on is not None else None)
         for assigner, _ in ordered_in_order:

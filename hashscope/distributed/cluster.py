@@ -47,14 +47,24 @@ def distributed_module():
 
 
 def one_thread() -> None:
-    """One numba thread in this worker process: the cluster's processes are the cores."""
+    """One numba thread in this worker process: the cluster's processes are the cores.
+
+    NUMBA_NUM_THREADS is set to 1 and numba's configuration read again, before numba
+    launches its threads (a worker imports numba before its nanny's environment applies).
+    Where they were launched already, the variable is set back to their number: numba
+    reads it again at every compile and refuses a different one."""
     os.environ["NUMBA_NUM_THREADS"] = "1"
     try:
         import numba
-
-        numba.set_num_threads(1)
-    except (ImportError, ValueError):
-        pass
+        from numba.core import config
+    except ImportError:
+        return
+    if config.NUMBA_NUM_THREADS != 1:
+        try:
+            config.reload_config()
+        except RuntimeError:  # threads running: keep them, and use one
+            os.environ["NUMBA_NUM_THREADS"] = str(config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(1)
 
 
 def tiny_pcap(path: str) -> None:
