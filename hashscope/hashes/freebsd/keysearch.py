@@ -416,6 +416,7 @@ def plan_scan(b, length, member, n: int, fnv: bool, limit: int) -> ScanPlan | No
 def scan_pieces(plan: ScanPlan, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.ndarray]:
     """The pieces [lo, hi) of a plan's values scanned here (on numba's threads): the count
     of consistent keys among them and the up to ``plan.limit`` smallest, ascending."""
+    lo, hi = (np.ascontiguousarray(v, np.int64) for v in (lo, hi))  # one compiled layout
     return _scan(plan.args, plan.fnv, plan.n, plan.b, plan.length, plan.member, plan.limit,
                  lo, hi)[:2]
 
