@@ -6,8 +6,6 @@ in-process candidates.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 from test_freebsd_keysearch import SCENARIOS, _flows
@@ -49,17 +47,18 @@ def same_search(a, b) -> None:
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A real local cluster: two worker processes of one thread each."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+def cluster():
+    """A real local cluster (``distributed.LocalCluster``): two worker processes of one
+    thread each."""
+    pytest.importorskip("distributed")
+    from hashscope.distributed.cluster import Cluster
+
+    cluster = Cluster(workers=2)
     try:
-        client = distributed.Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
+        assert cluster.local.processes and len(cluster.local.workers) == 2
+        assert {w["nthreads"] for w in
+                cluster.client.scheduler_info(n_workers=-1)["workers"].values()} == {1}
+        yield cluster
     finally:
         cluster.close()
 
@@ -112,13 +111,13 @@ def test_fnv_pieces_merge_as_one_scan(scenario_flows):
 
 
 @pytest.mark.parametrize(("variant", "n_flows"), CASES)
-def test_the_search_on_dask_is_the_search(client, scenario_flows, variant, n_flows):
+def test_the_search_on_dask_is_the_search(cluster, scenario_flows, variant, n_flows):
     from hashscope.distributed.keys import TASKS_PER_THREAD, dask_scan
 
     rows, member = observed(scenario_flows, variant, n_flows)
     calls = []
     there = search_keys(rows, member, 3, variant=variant, limit=100,
-                        run=counted(dask_scan(client), calls))
+                        run=counted(dask_scan(cluster), calls))
     same_search(there, search_keys(rows, member, 3, variant=variant, limit=100))
     # one scan, of enough pieces for TASKS_PER_THREAD tasks on each worker
     assert len(calls) == 1 and calls[0] >= 2 * TASKS_PER_THREAD
@@ -131,7 +130,7 @@ def plain(candidate) -> dict:
     return {**vars(candidate), "evaluation": ev}
 
 
-def test_infer_with_the_key_search_on_dask(client, tmp_path, monkeypatch):
+def test_infer_with_the_key_search_on_dask(cluster, tmp_path, monkeypatch):
     """Three ports of a FreeBSD 14 lagg (FNV-1: a full 32-bit scan) from a real capture; only
     its lagghash set tried (each other set's FNV-1 search on these flows is one more full
     scan, both ways)."""
@@ -142,7 +141,7 @@ def test_infer_with_the_key_search_on_dask(client, tmp_path, monkeypatch):
     files, _ = lagg_split(tmp_path, 3, "14.0", "l3,l4", 0x1234ABCD)
     [here] = infer(files, None)
     calls = []
-    [there] = infer(files, None, key_search_run=counted(dask_scan(client), calls))
+    [there] = infer(files, None, key_search_run=counted(dask_scan(cluster), calls))
     assert here.explained and here.best.freebsd == "14.0" and here.best.seed is not None
     assert len(calls) == 1
     assert (there.explained, there.reason) == (here.explained, here.reason)
