@@ -135,13 +135,13 @@ def test_infer_with_the_key_search_on_dask(cluster, tmp_path, monkeypatch):
     its lagghash set tried (each other set's FNV-1 search on these flows is one more full
     scan, both ways)."""
     from hashscope.analysis import candidates
-    from hashscope.distributed.keys import dask_scan
+    from hashscope.distributed import key_searcher
 
     monkeypatch.setattr(candidates, "FREEBSD_LAYERS", ("l3,l4",))
     files, _ = lagg_split(tmp_path, 3, "14.0", "l3,l4", 0x1234ABCD)
     [here] = infer(files, None)
     calls = []
-    [there] = infer(files, None, key_search_run=counted(dask_scan(cluster), calls))
+    [there] = infer(files, None, key_search_run=counted(key_searcher(cluster), calls))
     assert here.explained and here.best.freebsd == "14.0" and here.best.seed is not None
     assert len(calls) == 1
     assert (there.explained, there.reason) == (here.explained, here.reason)
