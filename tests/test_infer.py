@@ -356,16 +356,11 @@ def test_sll2_any_capture_with_the_bonds_copies(scenario):
         assert best["mode"] == info["mode"] and best["links"][0] == info["slaves"][0]
 
 
-@pytest.mark.parametrize(("ports", "version", "layers", "key"), [
-    (3, "14.0", "l3,l4", 0x1234ABCD),  # FNV-1, a full 32-bit key search
-    (4, "10.3", "l2,l3,l4", 0x0BADC0DE),  # h*33+byte; a power of two: key mod 4 only
-    (5, "10.3", "l3,l4", 0x7E57C0DE),
-])
-def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, layers, key):
+def lagg_split(d: Path, ports: int, version: str, layers: str, key: int
+               ) -> tuple[list[str], int]:
     """A real capture split by the FreeBSD lagg hash (the code checked against the real
-    functions) with a random key, ports in a shuffled order: infer finds the lagghash set,
-    the hash generation, a key that is the same on these frames, and the port order, and
-    its args put every frame on its port."""
+    functions) with ``key``, ports in a shuffled order: the member files igb0.. in ``d``,
+    and the frames in all."""
     src = ROOT / "captures" / "scenarios" / "lan-l23-lacp3" / "input.pcap"
     header, records = pcap_records(src)
     pk = hashscope.read_packets([str(src)])
@@ -373,9 +368,23 @@ def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, 
     link = make_assigner(get_policy(f"lagg:{layers}"), setup).assign(pk).link
     assert (link >= 0).all()
     order = np.random.default_rng(key).permutation(ports)  # bond position -> port name
-    files = [write_records(tmp_path / f"igb{k}.pcap", header,
+    files = [write_records(d / f"igb{k}.pcap", header,
                            [r for r, m in zip(records, link, strict=True) if order[m] == k])
              for k in range(ports)]
+    return files, len(pk)
+
+
+@pytest.mark.parametrize(("ports", "version", "layers", "key"), [
+    (3, "14.0", "l3,l4", 0x1234ABCD),  # FNV-1, a full 32-bit key search
+    (4, "10.3", "l2,l3,l4", 0x0BADC0DE),  # h*33+byte; a power of two: key mod 4 only
+    (5, "10.3", "l3,l4", 0x7E57C0DE),
+])
+def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, layers, key):
+    """A real capture split by the FreeBSD lagg hash with a random key, ports in a shuffled
+    order (:func:`lagg_split`): infer finds the lagghash set, the hash generation, a key
+    that is the same on these frames, and the port order, and its args put every frame on
+    its port."""
+    files, frames_in = lagg_split(tmp_path, ports, version, layers, key)
     [answer] = infer(files, None)
     assert answer.explained, answer.reason
     best = answer.best
@@ -384,7 +393,7 @@ def test_freebsd_lagg_split_is_explained_with_its_key(tmp_path, ports, version, 
     if ports == 4:
         assert "power of two" in best.note
     frames, same = members_reproduced(files, best.args())
-    assert frames == same == len(pk)
+    assert frames == same == frames_in
 
 
 def test_infer_wants_member_names_not_a_count():

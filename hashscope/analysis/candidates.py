@@ -201,8 +201,9 @@ def slb_candidate(obs: Observations, idx: np.ndarray, bond, bucket_of) -> Candid
                           "against it; the rebalancing interval is not inferred")
 
 
-def freebsd(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
-    """Every lagghash set and hash generation, its key searched."""
+def freebsd(obs: Observations, idx: np.ndarray, run=None) -> Iterator[Candidate]:
+    """Every lagghash set and hash generation, its key searched (its scans where ``run``
+    sends them: :func:`~hashscope.hashes.freebsd.keysearch.search_keys`)."""
     from hashscope.hashes.freebsd.keysearch import search_keys
 
     n = obs.members.count
@@ -210,7 +211,7 @@ def freebsd(obs: Observations, idx: np.ndarray) -> Iterator[Candidate]:
     for layers in FREEBSD_LAYERS:
         for variant, version in FREEBSD_VARIANTS.items():
             found = search_keys(rows, member, n, layers=layers, variant=variant,
-                                vlan="offload")
+                                vlan="offload", run=run)
             if not found.count:
                 continue
             key = int(found.keys[0])

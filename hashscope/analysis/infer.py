@@ -50,9 +50,13 @@ class Inference:
 
 def infer(paths: Sequence, members: Members, local: LocalHost | None = None,
           direction: str | None = None, freebsd: bool = True,
-          on_warning: WarningHandler | None = None) -> list[Inference]:
+          on_warning: WarningHandler | None = None, key_search_run=None
+          ) -> list[Inference]:
     """Observe the captures on ``members`` and judge every candidate; one
-    :class:`Inference` per direction present (or the one asked for)."""
+    :class:`Inference` per direction present (or the one asked for). ``key_search_run``:
+    where the FreeBSD key searches scan (the ``run`` of
+    :func:`~hashscope.hashes.freebsd.keysearch.search_keys`, such as
+    :func:`hashscope.distributed.keys.dask_scan`; None: in process)."""
     obs = observe(paths, members, local, on_warning)
     barely = overlap_warning(obs.spans)
     if barely:
@@ -65,17 +69,17 @@ def infer(paths: Sequence, members: Members, local: LocalHost | None = None,
         idx = obs.select(code)
         if direction not in (None, name) or (direction is None and not len(idx)):
             continue
-        out.append(judge(obs, idx, name, freebsd))
+        out.append(judge(obs, idx, name, freebsd, key_search_run))
     return out
 
 
-def judge(obs: Observations, idx: np.ndarray, direction: str, freebsd: bool = True
-          ) -> Inference:
+def judge(obs: Observations, idx: np.ndarray, direction: str, freebsd: bool = True,
+          key_search_run=None) -> Inference:
     """Rank the candidates for one direction's observations ``idx``."""
     if direction == "transmit":
         found = list(candidates.linux(obs, idx))
         if freebsd:
-            found += list(candidates.freebsd(obs, idx))
+            found += list(candidates.freebsd(obs, idx, key_search_run))
         found += list(candidates.ovs(obs, idx))
         found += [c for c in (modes.active_backup(obs, idx), modes.round_robin(obs, idx),
                               modes.broadcast(obs, idx)) if c is not None]

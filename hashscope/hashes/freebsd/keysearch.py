@@ -32,12 +32,18 @@ some one-to-one ``pi`` explains all observations; ``pi`` is learned, never enume
 
 Keys are reported ascending, the smallest ``limit``; a found key is checked once more
 against :func:`~hashscope.hashes.freebsd.mbufhash.lagg_hash` before it is returned.
+
+The compiled scan is planned once (:func:`plan_scan`: a picklable :class:`ScanPlan`) and
+its values scanned in pieces (:func:`scan_pieces`) anywhere -- here by default, or on a
+cluster (``search_keys(..., run=...)``, :mod:`hashscope.distributed.keys`); the pieces'
+answers merge exactly (:func:`merge_scans`: counts add up, the smallest keys of all).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -376,6 +382,71 @@ def _scan(args: dict, fnv: bool, n: int, b, length, member, limit: int, lo=None,
     return count, keys, work
 
 
+@dataclass
+class ScanPlan:
+    """A compiled search prepared (:func:`plan_scan`), to scan in pieces anywhere (it
+    pickles): ``args`` of :func:`keyscan.scan` with the value intervals ``args["lo"]``,
+    ``args["hi"]`` to cover, over the distinct rows ``b``, ``length``, ``member``."""
+
+    args: dict
+    fnv: bool
+    n: int
+    b: np.ndarray
+    length: np.ndarray
+    member: np.ndarray
+    limit: int
+
+    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every value to scan, as pieces [lo, hi) of at most PIECE values, in order."""
+        return _pieces(self.args["lo"], self.args["hi"])
+
+
+#: ``run(plan, pieces) -> [(count, keys), ...]``: scans the pieces (lo, hi arrays), in any
+#: split; :func:`merge_scans` of the results is the search's answer
+Run = Callable[[ScanPlan, tuple[np.ndarray, np.ndarray]], list[tuple[int, np.ndarray]]]
+
+
+def plan_scan(b, length, member, n: int, fnv: bool, limit: int) -> ScanPlan | None:
+    """The search over distinct rows (:func:`_unique_rows`), prepared; None if no key fits
+    (hash32_buf: a length fits no interval)."""
+    args = _fnv_plan(b, length, member, n) if fnv else _djb_args(b, length, member, n)
+    return None if args is None else ScanPlan(args, fnv, n, b, length, member, int(limit))
+
+
+def scan_pieces(plan: ScanPlan, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.ndarray]:
+    """The pieces [lo, hi) of a plan's values scanned here (on numba's threads): the count
+    of consistent keys among them and the up to ``plan.limit`` smallest, ascending."""
+    lo, hi = (np.ascontiguousarray(v, np.int64) for v in (lo, hi))  # one compiled layout
+    return _scan(plan.args, plan.fnv, plan.n, plan.b, plan.length, plan.member, plan.limit,
+                 lo, hi)[:2]
+
+
+def split_pieces(lo: np.ndarray, hi: np.ndarray, parts: int) -> list[tuple[np.ndarray,
+                                                                            np.ndarray]]:
+    """The pieces in at most ``parts`` runs of neighbours, in order, of about as many
+    values each (every piece in one run)."""
+    if len(lo) == 0:
+        return []
+    ends = np.cumsum(hi - lo)
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, max(1, parts)) // max(1, parts),
+                           side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(lo)]]))
+    return [(lo[a:z], hi[a:z]) for a, z in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def merge_scans(results, limit: int) -> tuple[int, np.ndarray]:
+    """The (count, keys) of scans of disjoint pieces as one: counts summed, the smallest
+    ``limit`` keys of them all, ascending."""
+    results = list(results)
+    keys = np.sort(np.concatenate([np.zeros(0, np.uint32), *(k for _, k in results)]))
+    return sum(int(c) for c, _ in results), keys[:max(0, int(limit))].astype(np.uint32)
+
+
+def in_process(plan: ScanPlan, pieces) -> list[tuple[int, np.ndarray]]:
+    """The default :data:`Run`: every piece here, on all of numba's threads."""
+    return [scan_pieces(plan, *pieces)]
+
+
 def _fnv_plan(b, length, member, n) -> dict:
     """The candidate FNV-1 plan with the least work over a sample of the values."""
     lo = np.random.default_rng(0).integers(0, (1 << 32) // BLOCK, SAMPLE_BLOCKS) * BLOCK
@@ -389,7 +460,8 @@ def _fnv_plan(b, length, member, n) -> dict:
 
 
 def search_keys(rows: np.ndarray, member: np.ndarray, n_ports: int, layers: str = "l2,l3,l4",
-                variant: str = "fnv", vlan: str = "offload", limit: int = 16) -> KeySearch:
+                variant: str = "fnv", vlan: str = "offload", limit: int = 16,
+                run: Run | None = None) -> KeySearch:
     """Every 32-bit lagg key under which the rows' hashes split as ``member`` says.
 
     ``rows``: a packet table (:data:`hashscope.columns.PACKET_DTYPE`); ``member``: the
@@ -398,7 +470,9 @@ def search_keys(rows: np.ndarray, member: np.ndarray, n_ports: int, layers: str 
     one map pi from residues to members has ``pi(lagg_hash(row, K) % n_ports) == member``
     for every row whose hash is valid; a key is dropped at its first contradicting row.
     See :class:`KeySearch` for what is returned. Runs on all of numba's threads, without
-    the GIL.
+    the GIL; or, with ``run`` (a :data:`Run`, such as
+    :func:`hashscope.distributed.keys.dask_scan`), the scan of the value space wherever
+    ``run`` sends it, planned and checked here: the same answer.
     """
     t0 = time.perf_counter()
     n = int(n_ports)
@@ -431,15 +505,16 @@ def search_keys(rows: np.ndarray, member: np.ndarray, n_ports: int, layers: str 
         return done(np.zeros(0, np.uint32), 0, "equal hashed bytes seen on two members")
     ub, ul, um = uniq
     fnv = variant == "fnv"
-    args = _fnv_plan(ub, ul, um, n) if fnv else _djb_args(ub, ul, um, n)
-    if args is None:
+    plan = plan_scan(ub, ul, um, n, fnv, limit)
+    if plan is None:
         return done(np.zeros(0, np.uint32), 0)
+    args = plan.args
     measure = int((args["hi"] - args["lo"]).sum())
     if not fnv and args["whole"] and measure >= WHOLE:  # every value of the intervals fits
         count, keys = measure, _djb_smallest(args["lo"], args["hi"], args["a0"], args["c0"],
                                              limit)
     else:
-        count, keys, _ = _scan(args, fnv, n, ub, ul, um, limit)
+        count, keys = merge_scans((run or in_process)(plan, plan.pieces()), limit)
     for k in keys:  # the compiled search against the hash itself, cheaply
         if not _order(rows, member, n, k, layers, variant, vlan)[1]:
             raise AssertionError(f"key {int(k):#x} found but not consistent")
