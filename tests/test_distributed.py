@@ -347,3 +347,16 @@ def test_progress_comes_from_inside_a_task():
         stop()
     assert during == [123]
     assert said[-1] == 1000
+
+
+@needs_dask
+def test_report_on_workers_is_in_process(tmp_path):
+    # the post-mortem of member captures: analysis on the cluster, infer's key search too
+    files = sorted((ROOT / "captures" / "scenarios" / "iperf3-P4-lacp").glob("ens*.pcap"))
+    docs = []
+    for name, more in (("here", []), ("workers", ["--workers", "2"])):
+        r = run_cli("report", *files, "-o", tmp_path / name, *more)
+        assert r.returncode == 0, r.stderr.decode()
+        docs.append((tmp_path / name / "summary.json").read_bytes())
+    assert docs[0] == docs[1]
+    assert json.loads(docs[0])["findings"]

@@ -59,5 +59,6 @@ def post_mortem(paths: Sequence, policy: Policy, setup: Setup, local: LocalHost 
     pm = PostMortem(a, link_bps)
     if a.on_members is not None:
         pm.inferences = infer(paths, setup.members, local,
-                              freebsd=policy.family == "freebsd", on_warning=None)
+                              freebsd=policy.family == "freebsd", on_warning=None,
+                              key_search_run=key_search_run)
     return pm

@@ -111,7 +111,7 @@ def _post_mortem(options: dict):
     first_run.bond([chosen], setup, o["keys"])
     with p.cluster(o["workers"], o["scheduler"]) as c:
         pm = reading(post_mortem, paths, chosen, setup, parse_local(o["local"]), bps,
-                     o["keys"], analyzer=p.analyzer(c),
+                     o["keys"], analyzer=p.analyzer(c), key_search_run=p.key_searcher(c),
                      cache=None if o["cache"] is None else str(o["cache"]))
     pm.analysis.assumptions += member_notes + status_notes
     return pm, bps, p.defaults(links, mode, o["kernel"], chosen.family)

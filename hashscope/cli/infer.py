@@ -31,6 +31,7 @@ def infer(
         help="Only this side (default: each side the captures hold).")] = None,
     fmt: Annotated[p.Report, typer.Option("--format", "-f")] = p.Report.table,
     bond_status: p.BondStatusFile = None,
+    workers: p.Workers = None, scheduler: p.Scheduler = None,
 ) -> None:
     """Which policy, kernel era, member order, key or mode explains the member captures.
 
@@ -41,6 +42,8 @@ def infer(
       hashscope infer --member eth0='eth0_*' --member eth1='eth1_*' --local 10.0.0.5
 
       hashscope infer any.pcap --ifindex 2=eth0,3=eth1,4=bond0 --links eth0,eth1
+
+      hashscope infer em0.pcap em1.pcap em2.pcap --workers 2   (the key search on Dask)
     """
     paths = p.inputs(captures, member, ifindex)
     links, _, _, _, status_notes = p.bond_status(bond_status, links, default_policy=None)
@@ -50,8 +53,10 @@ def infer(
         raise HashscopeError(f"--links {links}: give the members' names (eth0,eth1): "
                              "infer reads which member carried what from the captures")
     members = parse_links(links) if links else None
-    found = run_inference(paths, members, parse_local(local),
-                          direction.value if direction else None, on_warning=p.warn)
+    with p.cluster(workers, scheduler) as c:
+        found = run_inference(paths, members, parse_local(local),
+                              direction.value if direction else None, on_warning=p.warn,
+                              key_search_run=p.key_searcher(c))
     if fmt is p.Report.json:
         answers = [inference_dict(i) for i in found]
         write_json(answers[0] if len(answers) == 1 else {"sides": answers})

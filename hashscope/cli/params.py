@@ -253,6 +253,15 @@ def analyzer(cluster) -> Callable | None:
     return analyzer(cluster)
 
 
+def key_searcher(cluster) -> Callable | None:
+    """Where infer's FreeBSD key search scans: on ``cluster`` (None: in process)."""
+    if cluster is None:
+        return None
+    from hashscope.distributed import key_searcher
+
+    return key_searcher(cluster)
+
+
 Cache = Annotated[Path | None, typer.Option(
     "--cache", metavar="DIR",
     help="Keep each capture file's summary in DIR (Parquet): files read before, unchanged, "
