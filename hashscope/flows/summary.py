@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from hashscope.capture.records import Interface, InterfaceRegistry
 from hashscope.errors import CaptureWarning
+from hashscope.xxh64 import xxh64_words
 
 from .table import IFACE_WORD, KEY_WORDS, FlowTable, flow_frame
 
@@ -88,6 +90,45 @@ def merge_summaries(a: FlowSummary, b: FlowSummary) -> FlowSummary:
     return merge_rows(a, b)[0]
 
 
+@njit(cache=True, nogil=True)
+def join_keys(keys_a: np.ndarray, keys_b: np.ndarray) -> np.ndarray:
+    """For each row of ``keys_b``, the row of ``keys_a`` holding the same key (-1: none):
+    a compiled hash join (XXH64 of the key words, open addressing), linear in the rows.
+    Each table's keys are distinct."""
+    n_a = keys_a.shape[0]
+    size = 2
+    while size < 2 * n_a:
+        size *= 2
+    mask = np.uint64(size - 1)
+    slots = np.full(size, -1, np.int64)
+    hashes = np.empty(n_a, np.uint64)
+    for f in range(n_a):
+        h = xxh64_words(keys_a[f], 0)
+        hashes[f] = h
+        s = h & mask
+        while slots[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = f
+    out = np.full(keys_b.shape[0], -1, np.int64)
+    for i in range(keys_b.shape[0]):
+        w = keys_b[i]
+        h = xxh64_words(w, 0)
+        s = h & mask
+        while slots[s] >= 0:
+            f = slots[s]
+            if hashes[f] == h:
+                same = True
+                for k in range(w.shape[0]):
+                    if keys_a[f, k] != w[k]:
+                        same = False
+                        break
+                if same:
+                    out[i] = f
+                    break
+            s = (s + np.uint64(1)) & mask
+    return out
+
+
 def merge_rows(a: FlowSummary, b: FlowSummary
                ) -> tuple[FlowSummary, np.ndarray, np.ndarray, list[int]]:
     """:func:`merge_summaries`, with where things went: the merged row of each of ``a``'s
@@ -98,34 +139,24 @@ def merge_rows(a: FlowSummary, b: FlowSummary
     remap_b = [registry.add(iface) for iface in b.interfaces]
     words = max(1, (len(registry.interfaces) + IFACE_WORD - 1) // IFACE_WORD,
                 a.ifmask.shape[1], b.ifmask.shape[1])
-    keys = np.concatenate((a.keys, b.keys))
-    stats = np.concatenate((a.stats, b.stats))
-    ifmask = np.concatenate((_remap_mask(a.ifmask, list(range(len(a.interfaces))), words),
-                             _remap_mask(b.ifmask, remap_b, words)))
-    where = np.arange(len(keys), dtype=np.int64)
-    if len(keys):
-        # a stable sort on the key words: a key's rows side by side, a's first
-        order = np.lexsort(keys.T[::-1])
-        sk = keys[order]
-        new = np.ones(len(sk), bool)
-        new[1:] = (sk[1:] != sk[:-1]).any(axis=1)
-        starts = np.flatnonzero(new)
-        ss = stats[order]
-        merged = np.empty((len(starts), 4), np.int64)
-        merged[:, :2] = np.add.reduceat(ss[:, :2], starts, axis=0)
-        merged[:, 2] = np.minimum.reduceat(ss[:, 2], starts)
-        merged[:, 3] = np.maximum.reduceat(ss[:, 3], starts)
-        masks = np.bitwise_or.reduceat(ifmask[order], starts, axis=0)
-        first = order[starts]  # each key's first row: where it first appeared
-        rows = np.argsort(first, kind="stable")
-        keys, stats, ifmask = sk[starts][rows], merged[rows], masks[rows]
-        position = np.empty(len(rows), np.int64)
-        position[rows] = np.arange(len(rows))
-        where[order] = position[np.cumsum(new) - 1]
+    mask_a = _remap_mask(a.ifmask, list(range(len(a.interfaces))), words)
+    mask_b = _remap_mask(b.ifmask, remap_b, words)
     n_a = len(a.keys)
+    found = join_keys(a.keys, b.keys) if len(b.keys) else np.zeros(0, np.int64)
+    new = found < 0
+    rows_b = found.copy()
+    rows_b[new] = n_a + np.arange(int(new.sum()))
+    keys = np.concatenate((a.keys, b.keys[new]))
+    stats = np.concatenate((a.stats, b.stats[new]))
+    ifmask = np.concatenate((mask_a, mask_b[new]))
+    old, at = ~new, found[~new]  # b's flows that a has: each once (keys are unique)
+    stats[at, :2] += b.stats[old, :2]
+    stats[at, 2] = np.minimum(stats[at, 2], b.stats[old, 2])
+    stats[at, 3] = np.maximum(stats[at, 3], b.stats[old, 3])
+    ifmask[at] |= mask_b[old]
     return (FlowSummary(keys, stats, ifmask, registry.interfaces, a.packets + b.packets,
                         a.undecoded + b.undecoded, [*a.warnings, *b.warnings],
-                        a.size + b.size), where[:n_a], where[n_a:], remap_b)
+                        a.size + b.size), np.arange(n_a, dtype=np.int64), rows_b, remap_b)
 
 
 def merge_all(summaries: Iterable[FlowSummary]) -> FlowSummary:
