@@ -69,9 +69,11 @@ def assign(
             batches = assign_members(paths, chosen, setup, host, on_warning=p.warn)
             write_assignments(batches, setup.members, output, fmt.value)
         else:
-            from hashscope.distributed import packet_writer
+            from hashscope.distributed import packet_members
 
-            packet_writer(c)(paths, chosen, setup, host, output, fmt.value, on_warning=p.warn)
+            with packet_members(c)(paths, chosen, setup, host, output,
+                                   on_warning=p.warn) as batches:
+                write_assignments(batches, setup.members, output, fmt.value)
     caveat = [chosen.caveat] if chosen.caveat else []
     for line in (member_notes + status_notes + p.defaults(links, mode, kernel, chosen.family)
                  + ([] if host else [ALL_SENT]) + caveat):

@@ -19,8 +19,8 @@ def flow_reader(cluster):
     return partial(read_flows_dask, cluster)
 
 
-def packet_writer(cluster):
-    """``assign``'s rows written with the files hashed on ``cluster``
+def packet_members(cluster):
+    """``assign``'s members of every packet, the files hashed on ``cluster``
     (:func:`.assign.assign_dask`)."""
     from .assign import assign_dask
 

@@ -4,7 +4,7 @@ capture order, the same rows as in process.
 One task per file hashes its packets and writes their members (hash, whether it has one,
 link) as a Parquet part of about 5 bytes a packet into a folder beside the output, which
 the workers must share with the client; the client then writes the output from the parts
-in file order through the same writers as in process, numbering the packets. A policy
+in file order, through the same writers as in process, which number the packets. A policy
 whose members depend on the order of the frames (balance-rr) passes its state from file
 to file: its tasks run one after the other.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from hashscope.capture.interfaces import files, settings
 from hashscope.capture.reader import CaptureReader, WarningHandler
 from hashscope.errors import HashscopeError
 from hashscope.hashes.policy import Assigner, Assignment, Policy, Setup
-from hashscope.report.assignments import write_assignments
 
 from .cluster import Cluster, no_stdin, one_thread
 
@@ -61,11 +61,14 @@ def _batches(parts: list[Path]) -> Iterator[tuple[None, Assignment]]:
                                    b.column(2).to_numpy(zero_copy_only=False).astype(np.int64))
 
 
+@contextmanager
 def assign_dask(cluster: Cluster, paths: Sequence, policy: Policy, setup: Setup,
-                local: LocalHost | None, output: Path | None, fmt: str,
-                on_warning: WarningHandler | None = None) -> int:
-    """Write every packet's member as :func:`~hashscope.report.assignments
-    .write_assignments` does, the files hashed on ``cluster``; the rows written."""
+                local: LocalHost | None, output: Path | None,
+                on_warning: WarningHandler | None = None
+                ) -> Iterator[Iterator[tuple[None, Assignment]]]:
+    """Context manager: every packet's member, batch by batch in capture order (as
+    :func:`hashscope.analysis.analyze.assign` gives them, without the packet tables), the
+    files hashed on ``cluster`` into parts beside ``output``, removed on leaving."""
     capture_files = files(paths)
     no_stdin(capture_files)
     if output is None and cluster.local is None:
@@ -93,6 +96,6 @@ def assign_dask(cluster: Cluster, paths: Sequence, policy: Policy, setup: Setup,
             for x in warnings:
                 if on_warning:
                     on_warning(x)
-        return write_assignments(_batches(parts), setup.members, output, fmt)
+        yield _batches(parts)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
