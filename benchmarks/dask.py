@@ -48,12 +48,13 @@ from read_flows import (  # noqa: E402
 )
 
 
-def ring(cap: Path, files: int, compress: bool) -> list[Path]:
-    """The capture split into ``files`` files by ``editcap -c`` (once: kept beside it)."""
-    if not shutil.which("editcap"):
-        sys.exit("editcap not found: it splits the capture into a ring buffer "
+def ring(cap: Path, workdir: Path, files: int, compress: bool) -> list[Path]:
+    """The capture split into ``files`` files by ``editcap -c`` (once: kept in workdir)."""
+    if not (shutil.which("editcap") and shutil.which("capinfos")):
+        sys.exit("editcap or capinfos not found: they split the capture into a ring buffer "
                  "(apt-get install wireshark-common)")
-    folder = cap.with_name(f"ring-{cap.stem}-{files}{'-gz' if compress else ''}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = workdir / f"ring-{cap.stem}-{files}{'-gz' if compress else ''}"
     if not folder.exists():
         part = folder.with_name(folder.name + ".partial")
         shutil.rmtree(part, ignore_errors=True)
@@ -93,7 +94,7 @@ def main() -> None:
     ap.add_argument("--max-load", type=float, default=0.7,
                     help="the 1-minute load average per core above which it refuses")
     args = ap.parse_args()
-    paths = ring(bench_capture(args), args.files, args.gzip)
+    paths = ring(bench_capture(args), args.workdir, args.files, args.gzip)
     refuse_when_busy(args.max_load)
     cores = os.cpu_count() or 1
     # -P: not this folder on the path, where this script would be imported as dask
