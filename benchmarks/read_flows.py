@@ -22,7 +22,9 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -155,22 +157,64 @@ def generate(path: Path, packets: int, seed: int = 7, chunk: int = 250_000,
             done += n
 
 
+# RUSAGE_CHILDREN of a parent that runs nothing else: the command and every descendant
+# it waited for (the processes it started and ended itself)
 _MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
             "w = time.perf_counter() - t; sys.stderr.write(p.stderr); "
-            "print(p.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+            "print(p.returncode, w, u.ru_maxrss, u.ru_utime + u.ru_stime); "
             "print(p.stdout, end='')")
+
+
+class Measured(NamedTuple):
+    wall: float  #: seconds
+    cpu: float  #: user + system seconds of the command and its descendants
+    rss: int  #: peak RSS in MB (of the largest process)
+    out: str  #: standard output
+
+
+def measure(cmd: list[str]) -> Measured:
+    """A command run and measured by a parent of its own."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True,
+                         text=True, check=True)
+    first, _, rest = out.stdout.partition("\n")
+    code, wall, rss_kb, cpu = first.split()
+    if code != "0":
+        sys.exit(f"{cmd[0]} failed: {out.stderr[-500:]}")
+    return Measured(float(wall), float(cpu), int(rss_kb) // 1024, rest)
 
 
 def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in MB, stdout) of a command, measured by a parent of its own."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True,
-                         text=True, check=True)
-    first, _, rest = out.stdout.partition("\n")
-    code, wall, rss_kb = first.split()
-    if code != "0":
-        sys.exit(f"{cmd[0]} failed: {out.stderr[-500:]}")
-    return float(wall), int(rss_kb) // 1024, rest
+    m = measure(cmd)
+    return m.wall, m.rss, m.out
+
+
+def interleaved(runs: dict[str, list[str]], repeat: int,
+                run: Callable[[list[str]], Measured] = measure) -> dict[str, list[Measured]]:
+    """Each command once unmeasured (numba's cache loaded, the files in the page cache),
+    then ``repeat`` rounds of one ``run`` of each in turn (a, b, a, b, ...): a machine
+    whose speed drifts slows them alike."""
+    for cmd in runs.values():
+        run(cmd)
+    done: dict[str, list[Measured]] = {k: [] for k in runs}
+    for _ in range(repeat):
+        for name, cmd in runs.items():
+            done[name].append(run(cmd))
+    return done
+
+
+def load_per_core() -> float:
+    """The 1-minute load average per core."""
+    return os.getloadavg()[0] / (os.cpu_count() or 1)
+
+
+def refuse_when_busy(max_load: float) -> None:
+    """Exit, saying why, when the load average per core is above ``max_load``."""
+    if load_per_core() > max_load:
+        sys.exit(f"the machine is busy (load average {os.getloadavg()[0]:.2f} on "
+                 f"{os.cpu_count()} cores): not judging; try again when it is idle")
 
 
 def capture_options(description: str) -> argparse.ArgumentParser:

@@ -13,7 +13,6 @@ target: at most 1.5). Refuses to judge on a busy machine (a load average above
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import sys
@@ -21,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from read_flows import bench_capture, capture_options, run_measured  # noqa: E402
+from read_flows import bench_capture, capture_options, interleaved, refuse_when_busy, run_measured  # noqa: E402
 
 
 def main() -> None:
@@ -33,23 +32,14 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     cap = bench_capture(args)
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    if load > args.max_load:
-        sys.exit(f"the machine is busy (load average {os.getloadavg()[0]:.2f} on "
-                 f"{os.cpu_count()} cores): not judging; try again when it is idle")
+    refuse_when_busy(args.max_load)
     hs = [sys.executable, "-m", "hashscope"]
     out = Path(tempfile.mkdtemp(prefix="hashscope-report-bench-"))
     runs = {"analyze": [*hs, "analyze", str(cap), "--links", args.links],
             "report": [*hs, "report", str(cap), "--links", args.links, "-o", str(out)]}
-    for cmd in runs.values():  # numba's cache loaded, the capture in the page cache
-        run_measured(cmd)
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    peaks: dict[str, int] = dict.fromkeys(runs, 0)
-    for _ in range(args.repeat):
-        for name, cmd in runs.items():
-            wall, rss, _ = run_measured(cmd)
-            times[name].append(wall)
-            peaks[name] = max(peaks[name], rss)
+    done = interleaved(runs, args.repeat)
+    times = {k: [m.wall for m in v] for k, v in done.items()}
+    peaks = {k: max(m.rss for m in v) for k, v in done.items()}
     rows = []
     if shutil.which("capinfos"):
         wall, rss, _ = run_measured(["capinfos", "-c", "-M", str(cap)])
