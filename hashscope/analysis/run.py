@@ -86,10 +86,9 @@ class Plan:
                           self.extra)
 
     def reads(self, peeked: Survey) -> list[list[int]]:
-        """The run's reads as indices of ``peeked.peeks``, by stream, each stream in the
-        order its state runs: one file each (member captures: one of every file)."""
-        if self.members_seen:
-            return [[-1]]
+        """The run's files as indices of ``peeked.peeks``, by stream (one capture point),
+        each stream in the order its ordered policies' state runs over them (not for
+        member captures: they are one read)."""
         return peeked.stream_order()
 
 

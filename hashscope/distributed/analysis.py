@@ -25,7 +25,7 @@ from dataclasses import replace
 from hashscope.analysis.analyze import Analysis, finish
 from hashscope.analysis.direction import LocalHost
 from hashscope.analysis.ordered import Carry, SentFrames, order_warnings
-from hashscope.analysis.parts import LoadPart, Part, merge_parts, with_loads
+from hashscope.analysis.parts import LoadPart, Part, grown, merge_parts, with_loads
 from hashscope.analysis.reading import file_read, read_part
 from hashscope.analysis.run import DEFAULT_KEYS, Plan, plan_run
 from hashscope.capture.interfaces import FilePeek, Survey, files, peek, settings
@@ -80,10 +80,10 @@ def carry_of(placed: tuple) -> Carry:
 def attach_task(part: Part, placed: tuple) -> Part:
     """A file's part with its ordered policies' loads."""
     _, loads, bins, _ = placed
-    n = len(part.flows.keys)
-    for ld in loads.values():  # the flows the frames named, of the part's flows
-        if ld.flow_links is not None and len(ld.flow_links) < n:
-            ld.flow_links = LoadPart.of(ld.load(), n).flow_links
+    n = len(part.flows.keys)  # the frames named some of the part's flows: all of them
+    for ld in loads.values():
+        if ld.flow_links is not None:
+            ld.flow_links = grown(ld.flow_links, n)
     return with_loads(part, loads, bins)
 
 
