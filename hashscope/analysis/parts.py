@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hashscope.capture.pcapng import MAX_COMMENTS, MAX_SECTIONS
-from hashscope.flows.read import FlowSummary, empty_summary, merge_rows
+from hashscope.flows.summary import FlowSummary, empty_summary, merge_rows, merge_tree
 
 from .loads import LinkLoad, plus
 from .timeline import TimeBins
@@ -134,21 +134,9 @@ def _remapped(mine: np.ndarray, theirs: np.ndarray, remap: list[int]) -> np.ndar
 
 
 def merge_all_parts(parts: Iterable[Part], empty: Part) -> Part:
-    """The parts merged left to right as a balanced tree, as they come; ``empty`` if
-    none (at most log2(n) are held at once)."""
-    stack: list[tuple[int, Part]] = []
-    for p in parts:
-        level = 0
-        while stack and stack[-1][0] == level:
-            p = merge_parts(stack.pop()[1], p)
-            level += 1
-        stack.append((level, p))
-    if not stack:
-        return empty
-    out = stack.pop()[1]
-    while stack:
-        out = merge_parts(stack.pop()[1], out)
-    return out
+    """The parts merged left to right as a balanced tree, as they come
+    (:func:`~hashscope.flows.summary.merge_tree`); ``empty`` if none."""
+    return merge_tree(parts, merge_parts, lambda: empty)
 
 
 def empty_part(n_members: int, track: list[list[bool]], bins: TimeBins | None) -> Part:

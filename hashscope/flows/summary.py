@@ -3,7 +3,7 @@ can travel between processes, and merged associatively (:func:`merge_summaries`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,18 +160,23 @@ def merge_rows(a: FlowSummary, b: FlowSummary
 
 
 def merge_all(summaries: Iterable[FlowSummary]) -> FlowSummary:
-    """The summaries merged left to right as a balanced tree (:func:`merge_summaries`), as
-    they come: at most log2(n) of them are held at once."""
-    stack: list[tuple[int, FlowSummary]] = []  # (level, summary), levels decreasing
-    for s in summaries:
+    """The summaries merged left to right as a balanced tree (:func:`merge_summaries`)."""
+    return merge_tree(summaries, merge_summaries, empty_summary)
+
+
+def merge_tree(items: Iterable, merge: Callable, empty: Callable):
+    """``items`` merged left to right as a balanced tree by ``merge`` (associative), as
+    they come: at most log2(n) of them are held at once; ``empty()`` if there are none."""
+    stack: list[tuple[int, object]] = []  # (level, merged so far), levels decreasing
+    for s in items:
         level = 0
         while stack and stack[-1][0] == level:
-            s = merge_summaries(stack.pop()[1], s)
+            s = merge(stack.pop()[1], s)
             level += 1
         stack.append((level, s))
     if not stack:
-        return empty_summary()
+        return empty()
     out = stack.pop()[1]
     while stack:
-        out = merge_summaries(stack.pop()[1], out)
+        out = merge(stack.pop()[1], out)
     return out
