@@ -62,15 +62,15 @@ def frames_of(read: tuple) -> SentFrames:
 
 
 def place_task(carry: Carry, frames: SentFrames, plan: Plan
-               ) -> tuple[Carry, dict[tuple[int, int], LoadPart], object, int]:
+               ) -> tuple[Carry, dict[tuple[int, int], LoadPart], object]:
     """The next file of a stream under its ordered policies: (the state after it, their
-    loads, the pinned one's bytes over time, the file's flows' count)."""
+    loads, the pinned one's bytes over time)."""
     carry = copy.deepcopy(carry)  # a task's input is not to be changed
     n = int(frames.fids.max(initial=-1)) + 1
     track = plan.track()
     loads, bins = carry.placed(frames, plan.setup.members.count, plan.setup.members.up,
                                {s: track[s[0]][s[1]] for s in carry.assigners})
-    return carry, {s: LoadPart.of(ld, n) for s, ld in loads.items()}, bins, n
+    return carry, {s: LoadPart.of(ld, n) for s, ld in loads.items()}, bins
 
 
 def carry_of(placed: tuple) -> Carry:
@@ -79,7 +79,7 @@ def carry_of(placed: tuple) -> Carry:
 
 def attach_task(part: Part, placed: tuple) -> Part:
     """A file's part with its ordered policies' loads."""
-    _, loads, bins, _ = placed
+    _, loads, bins = placed
     n = len(part.flows.keys)  # the frames named some of the part's flows: all of them
     for ld in loads.values():
         if ld.flow_links is not None:

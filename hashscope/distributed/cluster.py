@@ -131,7 +131,6 @@ class Cluster:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None):
         distributed = distributed_module()
-        self.distributed = distributed
         if scheduler is not None:
             try:
                 self.client = distributed.Client(scheduler, timeout="20s")
