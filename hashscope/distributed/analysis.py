@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 from hashscope.analysis.analyze import Analysis, finish
 from hashscope.analysis.direction import LocalHost
@@ -35,9 +36,8 @@ from hashscope.hashes.policy import Policy, Setup
 from .cluster import Cluster, TaskProgress, no_stdin, one_thread
 
 
-def peek_task(path, extra) -> FilePeek:
-    one_thread()
-    return peek(path, extra)
+def peek_task(paths: list, extra) -> list[FilePeek]:
+    return [peek(p, extra) for p in paths]
 
 
 def read_task(plan: Plan, peeked: FilePeek, token: int) -> tuple[Part, SentFrames | None]:
@@ -116,17 +116,16 @@ def analyze_dask(cluster: Cluster, paths: Sequence, policies: Sequence[Policy], 
     capture_files = files(paths)
     no_stdin(capture_files)
     extra = tuple(settings(paths))
-    client = cluster.client
     where, sizes = cluster.placement(capture_files)
     if on_start:
         on_start(sum(sizes))
-    peeks = client.gather([client.submit(peek_task, p, extra, workers=w, pure=False)
-                           for p, w in zip(capture_files, where, strict=True)])
+    peeks = cluster.map_chunks(partial(peek_task, extra=extra), capture_files, where)
     peeked = Survey(tuple(peeks), extra)
     plan = plan_run(peeked, policies, setup, local, keys, signatures, observe, timeline,
                     flows_of_first, cache)
     cluster.warm(f"analyze {id(plan)}", _warm(plan))
     warnings = []
+    client = cluster.client
     if plan.members_seen:
         anywhere = [w for w in where if w is not None]
         last = client.submit(members_task, plan, list(paths), peeked, pure=False,

@@ -71,7 +71,7 @@ def assign_dask(cluster: Cluster, paths: Sequence, policy: Policy, setup: Setup,
     files hashed on ``cluster`` into parts beside ``output``, removed on leaving."""
     capture_files = files(paths)
     no_stdin(capture_files)
-    if output is None and cluster.local is None:
+    if output is None and not cluster.here:
         raise HashscopeError("assign --scheduler writes through storage the workers share: "
                              "give --output FILE there")
     assigner = packet_assigner(policy, setup)  # SetupError here, not on a worker

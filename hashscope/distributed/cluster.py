@@ -29,6 +29,7 @@ PROGRESS_TOPIC = "hashscope-progress"
 #: took 1.9 times the CPU of the same read in process (benchmarks/dask.py). Local workers
 #: start without it (for others: MALLOC_MMAP_THRESHOLD_, README)
 NO_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+PRELOAD = "hashscope.distributed.worker"  #: what each worker imports as it starts
 PROGRESS_EVERY = 0.5  #: seconds between a task's progress events
 
 
@@ -57,7 +58,10 @@ def one_thread() -> None:
     NUMBA_NUM_THREADS is set to 1 and numba's configuration read again, before numba
     launches its threads (a worker imports numba before its nanny's environment applies).
     Where they were launched already, the variable is set back to their number: numba
-    reads it again at every compile and refuses a different one."""
+    reads it again at every compile and refuses a different one. Not on a worker (a
+    task's function run by the client): nothing."""
+    if not _on_worker():
+        return
     os.environ["NUMBA_NUM_THREADS"] = "1"
     try:
         import numba
@@ -70,6 +74,16 @@ def one_thread() -> None:
         except RuntimeError:  # threads running: keep them, and use one
             os.environ["NUMBA_NUM_THREADS"] = str(config.NUMBA_NUM_THREADS)
     numba.set_num_threads(1)
+
+
+def _on_worker() -> bool:
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
 
 
 def tiny_pcap(path: str) -> None:
@@ -131,30 +145,60 @@ class Cluster:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None):
         distributed = distributed_module()
+        self._warm: set = set()
+        self._client = self._local = self._failed = None
+        #: whether the workers run on this host, with its files and numba's cache: the
+        #: client then peeks, stats and warms up itself while the cluster starts
+        self.here = scheduler is None
         if scheduler is not None:
             try:
-                self.client = distributed.Client(scheduler, timeout="20s")
+                self._client = distributed.Client(scheduler, timeout="20s")
             except (OSError, TimeoutError) as exc:
                 raise HashscopeError(f"--scheduler {scheduler}: cannot connect: {exc}"
                                      ) from None
-            self.local = None
+            self._starting = None
         else:
             if workers is None or workers < 1:
                 raise HashscopeError("--workers must be at least 1")
-            import dask
+            self._starting = threading.Thread(target=self._start, args=(distributed, workers),
+                                              name="hashscope-cluster", daemon=True)
+            self._starting.start()
 
+    def _start(self, distributed, workers: int) -> None:
+        """In a thread: the local cluster and its client."""
+        import dask
+
+        try:
             with dask.config.set({NO_TRIM: None}):
-                self.local = self._local(distributed, workers)
-            self.client = distributed.Client(self.local)
-        self._warm: set = set()
+                self._local = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    memory_limit=WORKER_MEMORY,
+                    silence_logs=logging.CRITICAL,  # errors: ours
+                    env={"NUMBA_NUM_THREADS": "1"}, preload=[PRELOAD])
+            self._client = distributed.Client(self._local)
+        except Exception as exc:  # told by the first use of the client
+            self._failed = exc
 
-    @staticmethod
-    def _local(distributed, workers: int):
-        return distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", memory_limit=WORKER_MEMORY,
-            silence_logs=logging.CRITICAL,  # errors: ours
-            env={"NUMBA_NUM_THREADS": "1"})
+    def _started(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._failed is not None:
+            raise HashscopeError(f"--workers: the local Dask cluster did not start: "
+                                 f"{self._failed}")
+
+    @property
+    def client(self):
+        """The Dask client (waiting for a local cluster to be up)."""
+        self._started()
+        return self._client
+
+    @property
+    def local(self):
+        """The LocalCluster (None with --scheduler)."""
+        self._started()
+        return self._local
 
     def __enter__(self) -> Cluster:
         return self
@@ -163,9 +207,12 @@ class Cluster:
         self.close()
 
     def close(self) -> None:
-        self.client.close()
-        if self.local is not None:
-            self.local.close()
+        if self._starting is not None:
+            self._starting.join()
+        if self._client is not None:
+            self._client.close()
+        if self._local is not None:
+            self._local.close()
 
     def hosts(self) -> dict[str, list[str]]:
         """{host: its workers' addresses}, waiting for a first worker if none is up."""
@@ -179,19 +226,26 @@ class Cluster:
         raise HashscopeError("the Dask cluster has no worker")
 
     def warm(self, name: str, work: Callable[[str], object]) -> None:
-        """:func:`warm_up` with ``work`` on one worker of each host, once per ``name``."""
+        """:func:`warm_up` with ``work`` on one worker of each host, once per ``name``
+        (on this host: here, while the cluster may still be starting)."""
         if name in self._warm:
             return
-        self.client.gather([self.client.submit(warm_up, work, workers=[ws[0]], pure=False)
-                            for ws in self.hosts().values()])
+        if self.here:
+            warm_up(work)
+        else:
+            self.client.gather([self.client.submit(warm_up, work, workers=[ws[0]],
+                                                   pure=False)
+                                for ws in self.hosts().values()])
         self._warm.add(name)
 
     def placement(self, paths: Sequence) -> tuple[list[list[str] | None], list[int]]:
         """Where each file's task may run (None: anywhere: every host has it; else the
         workers of the hosts that have it), and its size (0 where no host has it: its
         read then says what is wrong)."""
-        hosts = self.hosts()
         names = [str(p) for p in paths]
+        if self.here:
+            return [None] * len(names), [max(n, 0) for n in _probe(names)]
+        hosts = self.hosts()
         sizes = self.client.gather({h: self.client.submit(_probe, names, workers=[ws[0]],
                                                           pure=False)
                                     for h, ws in hosts.items()})
@@ -202,6 +256,33 @@ class Cluster:
             where.append(None if len(have) in (0, len(hosts))
                          else [w for h in have for w in hosts[h]])
         return where, size
+
+    def map_chunks(self, work: Callable[[list], list], items: Sequence,
+                   where: Sequence[list[str] | None]) -> list:
+        """``work`` over ``items`` in a few tasks, not one each: the items that may run on
+        the same workers (``where``, as :meth:`placement` gives) cut in order into one
+        chunk per such worker. ``work(chunk)`` gives a result per item; all of them in
+        ``items``' order. On this host: here, in one go."""
+        if self.here:
+            return list(work(list(items)))
+        groups: dict[tuple | None, list[int]] = {}
+        for k, w in enumerate(where):
+            groups.setdefault(tuple(w) if w is not None else None, []).append(k)
+        everyone = sum(len(ws) for ws in self.hosts().values())
+        tasks = []
+        for w, ks in groups.items():
+            n = min(len(ks), len(w) if w is not None else everyone)
+            for c in range(n):
+                chunk = ks[c * len(ks) // n:(c + 1) * len(ks) // n]
+                tasks.append((chunk, self.client.submit(
+                    work, [items[k] for k in chunk], workers=list(w) if w else None,
+                    pure=False)))
+        out: list = [None] * len(items)
+        for chunk, results in zip((c for c, _ in tasks),
+                                  self.client.gather([f for _, f in tasks]), strict=True):
+            for k, r in zip(chunk, results, strict=True):
+                out[k] = r
+        return out
 
     def tree(self, futures: list, merge: Callable):
         """The futures' results merged pairwise on the workers, neighbours only (their

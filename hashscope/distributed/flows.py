@@ -46,11 +46,11 @@ def read_flows_dask(
     capture_files = files(paths)
     no_stdin(capture_files)
     extra = settings(paths)
-    client = cluster.client
     where, sizes = cluster.placement(capture_files)
     if on_start:
         on_start(sum(sizes))
     cluster.warm("flows", _warm)
+    client = cluster.client
     tasks = [client.submit(summarize, p, extra, k, cache, workers=w, pure=False)
              for k, (p, w) in enumerate(zip(capture_files, where, strict=True))]
     stop = cluster.progress(tasks, sizes, on_progress)

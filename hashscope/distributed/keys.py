@@ -38,10 +38,9 @@ def scan_task(plan: ScanPlan, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.n
 def dask_scan(cluster: Cluster) -> Run:
     """A ``run`` scanning on ``cluster``'s workers (see the module); the compiled scan is
     warmed up on one worker of each host before the first search's tasks."""
-    client = cluster.client
-
     def run(plan: ScanPlan, pieces) -> list[tuple[int, np.ndarray]]:
         cluster.warm("keys", _warm)
+        client = cluster.client
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
         threads = sum(int(w.get("nthreads", 1)) for w in workers) or 1
         shared = client.scatter(plan, broadcast=True, hash=False)
