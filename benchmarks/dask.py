@@ -98,10 +98,13 @@ def main() -> None:
     refuse_when_busy(args.max_load)
     cores = os.cpu_count() or 1
     # -P: not this folder on the path, where this script would be imported as dask
-    cmd = [sys.executable, "-P", "-m", "hashscope", "analyze", *map(str, paths),
-           "-p", "lagg:l3,l4", "--links", "3", "--keys", args.keys, "-f", "json"]
-    runs = {"in process": cmd, "--workers 1": [*cmd, "--workers", "1"],
-            "--workers 2": [*cmd, "--workers", "2"]}
+    def commands(keys: str) -> dict[str, list[str]]:
+        cmd = [sys.executable, "-P", "-m", "hashscope", "analyze", *map(str, paths),
+               "-p", "lagg:l3,l4", "--links", "3", "--keys", keys, "-f", "json"]
+        return {"in process": cmd, "--workers 1": [*cmd, "--workers", "1"],
+                "--workers 2": [*cmd, "--workers", "2"]}
+
+    runs = commands(args.keys)
     others: list[float] = []  # per run: the CPU the rest of the machine used, per core
 
     def watched(c: list[str]) -> Measured:
@@ -110,7 +113,7 @@ def main() -> None:
         others.append(max(0.0, busy_seconds() - before - m.cpu) / m.wall / cores)
         return m
 
-    done = interleaved(runs, args.repeat, watched)
+    done = interleaved(runs, args.repeat, watched, warm=commands("1"))
     wall = {k: statistics.median(m.wall for m in v) for k, v in done.items()}
     size = sum(p.stat().st_size for p in paths)
     print(f"ring: {len(paths)} files of {paths[0].parent} ({size / 1e6:.0f} MB), "
@@ -122,6 +125,9 @@ def main() -> None:
               f"{max(m.rss for m in ms):8d}")
     print(f"speed-up, --workers 1 / --workers 2: {wall['--workers 1'] / wall['--workers 2']:.2f}"
           f" (target at least 1.7 on this {cores}-core machine)")
+    pairs = [a.wall / b.wall for a, b in zip(done["--workers 1"], done["--workers 2"])]
+    print("each round's speed-up (its --workers 1 run / the --workers 2 run after it): "
+          + " ".join(f"{r:.2f}" for r in pairs) + f"; median {statistics.median(pairs):.2f}")
     one = done["--workers 1"]
     print(f"--workers 1: {statistics.median(m.cpu / m.wall for m in one):.2f} CPU s a wall s "
           "(the worker's counted: without it, the client's alone, far below 1)")

@@ -192,12 +192,14 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def interleaved(runs: dict[str, list[str]], repeat: int,
-                run: Callable[[list[str]], Measured] = measure) -> dict[str, list[Measured]]:
-    """Each command once unmeasured (numba's cache loaded, the files in the page cache),
-    then ``repeat`` rounds of one ``run`` of each in turn (a, b, a, b, ...): a machine
-    whose speed drifts slows them alike."""
-    for cmd in runs.values():
-        run(cmd)
+                run: Callable[[list[str]], Measured] = measure,
+                warm: dict[str, list[str]] | None = None) -> dict[str, list[Measured]]:
+    """Each command once unmeasured (numba's cache loaded, the files in the page cache;
+    ``warm``'s lighter command in its place where given), then ``repeat`` rounds of one
+    ``run`` of each in turn (a, b, a, b, ...): a machine whose speed drifts slows them
+    alike."""
+    for name, cmd in runs.items():
+        run((warm or {}).get(name, cmd))
     done: dict[str, list[Measured]] = {k: [] for k in runs}
     for _ in range(repeat):
         for name, cmd in runs.items():

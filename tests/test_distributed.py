@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -290,7 +291,7 @@ def test_part_merge_is_associative(ring):
     files = [str(p) for p in ring[:7]]
     peeked = survey(files)
     plan = plan_run(peeked, [get_policy("layer3+4"), get_policy("lagg:l3,l4")],
-                    make_setup(links="3"), keys=3, timeline=True)
+                    make_setup(links="3"), keys=24, timeline=True)
     parts = [file_read(plan, p, None)[0] for p in peeked.peeks]
     left = parts[0]
     for x in parts[1:]:
@@ -298,11 +299,18 @@ def test_part_merge_is_associative(ring):
     right = parts[-1]
     for x in reversed(parts[:-1]):
         right = merge_parts(x, right)
-    for x in (right, merge_all_parts(parts, plan.empty())):
+    # as it travels between workers: its loads stacked into a few buffers, and back
+    buffers: list = []
+    sent = pickle.dumps(left, protocol=5, buffer_callback=buffers.append)
+    assert len(buffers) < 40 and sum(len(la) for la in left.loads) == 25  # not 2 a key
+    travelled = pickle.loads(sent, buffers=buffers)
+    for x in (right, merge_all_parts(parts, plan.empty()), travelled):
         assert (x.flows.keys == left.flows.keys).all()
         for la, lb in zip(x.loads, left.loads, strict=True):
             for a, b in zip(la, lb, strict=True):
                 assert (a.bytes == b.bytes).all() and (a.packets == b.packets).all()
+                assert (a.unknown_packets, a.unknown_bytes) == (b.unknown_packets,
+                                                                b.unknown_bytes)
                 assert (a.flow_links is None) == (b.flow_links is None)
                 if a.flow_links is not None:
                     assert (a.flow_links == b.flow_links).all()

@@ -146,6 +146,22 @@ def test_nightly_backup_is_one_elephant():
     assert e.numbers["streams_for"] == {"0.5": 2, "0.9": 5}
 
 
+def test_round_robin_spreads_the_elephant_over_every_member():
+    """balance-rr sends a flow's frames in turn on every member: the one big flow is not
+    held to one link, and the finding says so instead of the hash's warning."""
+    d = SCENARIOS / "nightly-backup"
+    info = json.loads((d / "scenario.json").read_text())
+    setup = hashscope.make_setup(links=",".join(info["slaves"]), mode="balance-rr")
+    pm = post_mortem([str(d / f) for f in info["slave_captures"].values()],
+                     hashscope.get_policy("layer2"), setup)
+    e = by_id(pm)["elephants"]
+    n = len(info["slaves"])
+    assert e.severity == "info" and e.numbers["flows"] == 1
+    assert e.numbers["fewest_members_per_flow"] == n
+    assert "balance-rr puts the frames of a flow on both members" in e.text and n == 2
+    assert "take one member" not in e.text
+
+
 def test_no_finding_without_cause():
     """Traffic spread over many flows, predicted exactly: no elephant, no router."""
     _, pm = scenario("lan-l23-lacp3")

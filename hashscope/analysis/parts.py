@@ -90,6 +90,40 @@ class Part:
     members: object = None  #: with member captures: :class:`~.reading.MemberJoin`
     span: tuple[int, int] | None = None  #: the first and last frame's time
 
+    # A part goes from worker to worker as it merges: its loads (7 policies of 1024 keys
+    # make 7168 of them) travel as a few stacked arrays, not 14 000 buffers, which Dask
+    # took 0.5 s to send and take apart each time.
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "loads": [_stacked(keys) for keys in self.loads]}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, loads=[_unstacked(keys) for keys in state["loads"]])
+
+
+def _stacked(keys: list[LoadPart]) -> tuple:
+    """One policy's loads (one per key) as (packets, bytes, unknown, flow_links) arrays:
+    rows per key; flow_links's rows for the keys in its index array."""
+    if not keys:
+        return ()
+    tracked = [j for j, k in enumerate(keys) if k.flow_links is not None]
+    links = [keys[j].flow_links for j in tracked]
+    if len({len(x) for x in links}) <= 1:  # one length (the part's flows): one array
+        links = np.stack(links) if links else np.zeros((0, 0), np.uint64)
+    return (np.stack([k.packets for k in keys]), np.stack([k.bytes for k in keys]),
+            np.array([(k.unknown_packets, k.unknown_bytes) for k in keys], np.int64),
+            np.asarray(tracked, np.int64), links)
+
+
+def _unstacked(packed: tuple) -> list[LoadPart]:
+    if not packed:
+        return []
+    packets, sizes, unknown, tracked, links = packed
+    flow_links: list = [None] * len(packets)
+    for j, x in zip(tracked.tolist(), links, strict=True):
+        flow_links[j] = x
+    return [LoadPart(packets[j], sizes[j], int(unknown[j, 0]), int(unknown[j, 1]),
+                     flow_links[j]) for j in range(len(packets))]
+
 
 def merge_parts(a: Part, b: Part) -> Part:
     """The part of ``a``'s files followed by ``b``'s (associative)."""

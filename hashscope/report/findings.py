@@ -76,8 +76,11 @@ def elephants(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
     k = 1 if share[0] >= ONE_FLOW_SHARE else int(np.searchsorted(share, ELEPHANT_SHARE)) + 1
     if k > FEW_FLOWS * n or share[k - 1] < min(ONE_FLOW_SHARE, ELEPHANT_SHARE):
         return None
-    s50, s90 = (streams_for(p, uniform_shares(n)) for p in (0.5, 0.9))
     who = "One flow" if k == 1 else f"{k} flows"
+    spread = flows["link"].to_numpy()[:k] < 0  # frames of one flow on several members
+    if spread.all():
+        return _spread_elephants(pm, flows, who, k, float(share[k - 1]), total, n)
+    s50, s90 = (streams_for(p, uniform_shares(n)) for p in (0.5, 0.9))
     load = pm.current.load.bytes[pm.setup.members.up]
     used = int((load >= 0.01 * max(load.sum(), 1)).sum())
     text = (f"{who} of {len(flows)} carried {_pct(share[k - 1])} of the {total} bytes sent. "
@@ -112,6 +115,25 @@ def elephants(pm: PostMortem, flows: pd.DataFrame) -> Finding | None:
          "members_used": used, "largest_flow_bytes": int(flows["bytes"].iloc[0]),
          "streams_for": {"0.5": s50, "0.9": s90}},
         ("chart-flow-timeline", "chart-streams", "chart-flow-sizes", "table-heaviest"))
+
+
+def _spread_elephants(pm: PostMortem, flows: pd.DataFrame, who: str, k: int, share: float,
+                      total: int, n: int) -> Finding:
+    """Few flows carried most bytes, but the policy put each one's frames on several
+    members (balance-rr, roundrobin): no flow is held to one link by the hash."""
+    masks = pm.current.load.flow_links[flows.index.to_numpy()[:k]].astype(np.int64)
+    fewest = min(int(m).bit_count() for m in masks)
+    on = (("both members" if n == 2 else f"all {n} members") if fewest == n
+          else f"at least {fewest} of the {n} members")
+    return Finding(
+        "elephants", "info", f"{who} carried {_pct(share)} of the bytes, spread over several "
+        "members",
+        f"{who} of {len(flows)} carried {_pct(share)} of the {total} bytes sent. "
+        f"{pm.setup.mode or pm.current.policy.name} puts the frames of a flow on {on}, "
+        "so the hash does not hold a flow to one link. What can hold it back is the receiver: frames "
+        "sent in turn over several links arrive out of order, and TCP may slow down for it.",
+        {"flows": k, "share": share, "bytes": total, "members": n,
+         "fewest_members_per_flow": fewest}, ("table-heaviest",))
 
 
 def _observed_by(pm: PostMortem, direction: str) -> np.ndarray:
