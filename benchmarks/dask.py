@@ -1,24 +1,28 @@
 """Benchmark: one Dask worker against two, on a CPU-bound run over a ring buffer of files.
 
-    python benchmarks/dask.py                 # 2 million packets in 24 files, 256 keys
+    python benchmarks/dask.py                 # 2 million packets in 24 files, 1024 keys
+    python benchmarks/dask.py --keys 256      # less hashing: the fixed start counts more
     python benchmarks/dask.py --gzip          # the same ring, each file gzip-compressed
     python benchmarks/dask.py --packets 1e6 --files 16 --repeat 5
 
 Splits a generated capture (read_flows.py's) with ``editcap -c`` into a ring buffer
 (cached in --workdir), then runs ``hashscope analyze RING... -p lagg:l3,l4 --links 3
--f json`` in process, with ``--workers 1`` and with ``--workers 2``: each in a process of
-its own, once unmeasured, then interleaved --repeat times. Prints the median wall time
+--keys K -f json`` in process, with ``--workers 1`` and with ``--workers 2``: each in a
+process of its own, first once unmeasured with ``--keys 1`` (numba's cache loaded, the
+files in the page cache), then interleaved --repeat times. Prints the median wall time
 of each, the CPU seconds (user + system, the Dask workers included) of every run, the
-speed-up of two workers over one (the target: at least 1.7 on two cores) and whether the
-three outputs are the same to the byte.
+speed-up of two workers over one (the target: at least 1.7 on two cores), each round's
+own speed-up (the two runs next to each other in time: this machine's speed drifts by a
+fifth within minutes) and whether the three outputs are the same to the byte.
 
 The workload: FreeBSD's lagg hash without --seed hashes each file's header signatures
-with every one of --keys random keys, on the worker that reads the file: a 1-worker run
-uses a CPU second a wall second (0.97 measured). With analyze's own 32 keys such a run
-of the 2 M packets took 13 s, about 6 s of it the start and end that more workers do not
-shorten (the client's imports, the cluster, each worker loading the compiled code, the
-merge), and ``compare --links 3`` 14 s: the speed-up would measure those. 256 keys make
-the per-file hashing most of the run (50 s with one worker).
+with every one of --keys random keys (7 lagg policies: the bond's and the others its
+findings compare), on the worker that reads the file. A 1-worker run uses 1.07 CPU
+seconds a wall second: the reader's pipeline threads and the client take the second
+core's spare time, which two workers have to share. What more workers do not shorten:
+the client's imports, the cluster's start, the last file of the slower worker, the last
+merges and closing the cluster, about 4 s. With 1024 keys the hashing is most of a run
+(90 s with one worker); with 256 keys it is 20 s and those 4 s count more.
 
 Refuses to start on a busy machine (a load average per core above --max-load); while it
 runs, /proc/stat tells the CPU the rest of the machine used beside each run, and a result
@@ -89,7 +93,7 @@ def main() -> None:
     ap.set_defaults(packets=2e6)
     ap.add_argument("--files", type=int, default=24, help="files of the ring buffer")
     ap.add_argument("--gzip", action="store_true", help="the ring's files gzip-compressed")
-    ap.add_argument("--keys", default="256", help="random keys hashed (analyze --keys)")
+    ap.add_argument("--keys", default="1024", help="random keys hashed (analyze --keys)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each (median reported)")
     ap.add_argument("--max-load", type=float, default=0.7,
                     help="the 1-minute load average per core above which it refuses")
