@@ -171,6 +171,7 @@ def real_cluster(tmp_path: Path, workers: list[tuple[str, Path]]):
             procs.append(subprocess.Popen(
                 dask_command("worker", address, "--host", host, "--nthreads", "1",
                              "--nworkers", "1", "--no-dashboard",
+                             "--preload", "hashscope.distributed.worker",  # as README says
                              "--local-directory", str(tmp_path / f"worker{k}")),
                 env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True))
