@@ -1,7 +1,8 @@
 """``analyze`` on a Dask cluster (:class:`~.cluster.Cluster`): the same result as in process.
 
-1. Each file is peeked (its interfaces and first frame's time) by a worker of a host
-   that has it; the run is planned from that (:func:`hashscope.analysis.run.plan_run`).
+1. Each file is peeked (its interfaces and first frame's time): by the client for a
+   local cluster, else in one task per worker of the hosts that have it; the run is
+   planned from that (:func:`hashscope.analysis.run.plan_run`).
 2. One task per file reads it into its part (:func:`hashscope.analysis.reading.file_read`):
    flows, per policy and key the load per member, bytes over time. Never a packet table.
 3. Policies whose members depend on the order (balance-rr, OVS's buckets) also keep, of

@@ -4,6 +4,12 @@ Workers run one thread each (numba's too); one worker per host loads the compile
 before the others get tasks, since parallel first compiles into numba's cache are known
 to crash. Each file's task goes to the workers of the hosts that have the file (all of
 them when the storage is shared). Progress comes as events from inside the tasks.
+
+A local cluster (``--workers``) starts in a thread: its workers share this host's files
+and numba's cache, so meanwhile the client stats and peeks at the files and runs the
+warm-up itself. Parts sent between workers are a few arrays each
+(:class:`hashscope.analysis.parts.Part`'s pickled form): a benchmark's 2-worker run used
+no more CPU than a 1-worker one.
 """
 
 from __future__ import annotations
