@@ -129,7 +129,8 @@ def main() -> None:
               f"{max(m.rss for m in ms):8d}")
     print(f"speed-up, --workers 1 / --workers 2: {wall['--workers 1'] / wall['--workers 2']:.2f}"
           f" (target at least 1.7 on this {cores}-core machine)")
-    pairs = [a.wall / b.wall for a, b in zip(done["--workers 1"], done["--workers 2"])]
+    pairs = [a.wall / b.wall for a, b in zip(done["--workers 1"], done["--workers 2"],
+                                                 strict=True)]
     print("each round's speed-up (its --workers 1 run / the --workers 2 run after it): "
           + " ".join(f"{r:.2f}" for r in pairs) + f"; median {statistics.median(pairs):.2f}")
     one = done["--workers 1"]

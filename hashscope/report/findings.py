@@ -130,8 +130,9 @@ def _spread_elephants(pm: PostMortem, flows: pd.DataFrame, who: str, k: int, sha
         "members",
         f"{who} of {len(flows)} carried {_pct(share)} of the {total} bytes sent. "
         f"{pm.setup.mode or pm.current.policy.name} puts the frames of a flow on {on}, "
-        "so the hash does not hold a flow to one link. What can hold it back is the receiver: frames "
-        "sent in turn over several links arrive out of order, and TCP may slow down for it.",
+        "so the hash does not hold a flow to one link. What can hold it back is the "
+        "receiver: frames sent in turn over several links arrive out of order, and TCP may "
+        "slow down for it.",
         {"flows": k, "share": share, "bytes": total, "members": n,
          "fewest_members_per_flow": fewest}, ("table-heaviest",))
 
