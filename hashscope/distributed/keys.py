@@ -37,7 +37,7 @@ def scan_task(plan: ScanPlan, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.n
 
 def dask_scan(cluster: Cluster) -> Run:
     """A ``run`` scanning on ``cluster``'s workers (see the module); the compiled scan is
-    warmed up on one worker of each host before the first search's tasks."""
+    warmed up first (:meth:`~.cluster.Cluster.warm`) before the first search's tasks."""
     def run(plan: ScanPlan, pieces) -> list[tuple[int, np.ndarray]]:
         cluster.warm("keys", _warm)
         client = cluster.client
