@@ -66,7 +66,7 @@ def one_thread() -> None:
     Where they were launched already, the variable is set back to their number: numba
     reads it again at every compile and refuses a different one. Not on a worker (a
     task's function run by the client): nothing."""
-    if not _on_worker():
+    if _worker() is None:
         return
     os.environ["NUMBA_NUM_THREADS"] = "1"
     try:
@@ -82,14 +82,14 @@ def one_thread() -> None:
     numba.set_num_threads(1)
 
 
-def _on_worker() -> bool:
+def _worker():
+    """The Dask worker running this task (None: not on a worker)."""
     try:
         from distributed import get_worker
 
-        get_worker()
+        return get_worker()
     except (ImportError, ValueError):
-        return False
-    return True
+        return None
 
 
 def tiny_pcap(path: str) -> None:
@@ -136,12 +136,9 @@ class TaskProgress:
         if now - self.last < PROGRESS_EVERY:
             return
         self.last = now
-        try:
-            from distributed import get_worker
-
-            get_worker().log_event(PROGRESS_TOPIC, (self.token, int(done)))
-        except (ImportError, ValueError):  # not on a worker
-            pass
+        worker = _worker()
+        if worker is not None:
+            worker.log_event(PROGRESS_TOPIC, (self.token, int(done)))
 
 
 class Cluster:
