@@ -101,8 +101,9 @@ def main() -> None:
     paths = ring(bench_capture(args), args.workdir, args.files, args.gzip)
     refuse_when_busy(args.max_load)
     cores = os.cpu_count() or 1
-    # -P: not this folder on the path, where this script would be imported as dask
+
     def commands(keys: str) -> dict[str, list[str]]:
+        # -P: not this folder on the path, where this script would be imported as dask
         cmd = [sys.executable, "-P", "-m", "hashscope", "analyze", *map(str, paths),
                "-p", "lagg:l3,l4", "--links", "3", "--keys", keys, "-f", "json"]
         return {"in process": cmd, "--workers 1": [*cmd, "--workers", "1"],
